@@ -58,7 +58,7 @@ STATIC_LIB := $(BUILD)/lib/libnetmoon.a
 SHARED_LIB := $(BUILD)/lib/libnetmoon.so.$(VERSION)
 PC_FILE := $(BUILD)/libnetmoon.pc
 
-PROGRAMS := $(BUILD)/bin/netmoon-csv
+PROGRAMS := $(BUILD)/bin/netmoon-csv $(BUILD)/bin/netmoon-top
 TOOLS := $(BUILD)/bin/netmoon-gen
 TEST_SRCS := $(sort $(wildcard tests/test_*.c))
 TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
@@ -125,6 +125,16 @@ $(BUILD)/bin/netmoon-csv: $(wildcard examples/netmoon-csv/*.c examples/netmoon-c
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(APP_CFLAGS) -o $@ $(filter %.c,$^) $(APP_LDFLAGS) -lnetmoon
+
+CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
+CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
+
+$(BUILD)/bin/netmoon-top: $(wildcard examples/netmoon-top/*.c examples/netmoon-top/*.h) \
+		$(BUILD)/lib/libnetmoon.so
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(APP_CFLAGS) $(CURSES_CFLAGS) -o $@ $(filter %.c,$^) $(APP_LDFLAGS) -lnetmoon \
+	  $(CURSES_LIBS)
 
 # The synthetic capture generator used by tests and benchmarks.
 $(BUILD)/bin/netmoon-gen: tools/netmoon-gen.c
@@ -194,13 +204,38 @@ install: all
 	install -m 644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/
 	$(CC) $(APP_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-csv examples/netmoon-csv/*.c \
 	  -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon
+	$(CC) $(APP_CFLAGS) $(CURSES_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-top \
+	  examples/netmoon-top/*.c -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon $(CURSES_LIBS)
 	install -m 644 docs/netmoon-csv.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libnetmoon.a $(DESTDIR)$(LIBDIR)/libnetmoon.so* \
-	  $(DESTDIR)$(PKGCONFIGDIR)/libnetmoon.pc $(DESTDIR)$(BINDIR)/netmoon-csv \
+	  $(DESTDIR)$(PKGCONFIGDIR)/libnetmoon.pc $(DESTDIR)$(BINDIR)/netmoon-csv $(DESTDIR)$(BINDIR)/netmoon-top \
 	  $(DESTDIR)$(MANDIR)/man1/netmoon-csv.1
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/netmoon
 
 clean:
 	rm -rf $(BUILD) build
+
+# --- fuzzing (clang's libFuzzer) ------------------------------------------------
+
+FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
+FUZZ_SECONDS ?= 60
+
+.PHONY: fuzz fuzz-run
+fuzz: $(FUZZ_TARGETS)
+
+build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  FUZZ    $@")
+	$(Q)clang -std=gnu11 -D_GNU_SOURCE -DNETMOON_BUILDING -O1 -g -Iinclude -Ilibnetmoon \
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS)
+
+# Run every target for FUZZ_SECONDS each, seeded from the project's fixtures.
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus-$$(basename $$t); \
+	  cp tests/fixtures/*.pcap build/fuzz/corpus-$$(basename $$t)/ 2>/dev/null; \
+	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
+	    build/fuzz/corpus-$$(basename $$t) || exit 1; \
+	done

@@ -7,11 +7,11 @@ set -eu
 mode=${1:-check}
 
 case "$mode" in
-build) pkgs="gcc make" ;;
-check) pkgs="gcc make pkg-config libcmocka-dev abigail-tools valgrind" ;;
+build) pkgs="gcc make pkg-config libncurses-dev" ;;
+check) pkgs="gcc make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind" ;;
 docs) pkgs="doxygen" ;;
 bench) pkgs="gcc make libpcap-dev" ;;
-all) pkgs="gcc clang make pkg-config libcmocka-dev abigail-tools valgrind doxygen libpcap-dev tshark tcpdump iproute2" ;;
+all) pkgs="gcc clang make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind doxygen libpcap-dev tshark tcpdump iproute2" ;;
 *) echo "usage: $0 build|check|docs|bench|all" >&2; exit 1 ;;
 esac
 
