@@ -52,7 +52,8 @@ struct netmoon_packet {
 	const uint8_t *data;  /**< First captured byte (the link-layer header). */
 	uint32_t caplen;      /**< Bytes available at @c data. */
 	uint32_t wirelen;     /**< Length of the packet on the wire (>= caplen for sane input). */
-	int64_t ts_ns;        /**< Time stamp, nanoseconds since the Unix epoch (UTC). */
+	int64_t ts_ns;        /**< Time stamp, nanoseconds since the Unix epoch (UTC); 0 when
+	                           the record has none (pcapng Simple Packet Block). */
 	uint32_t linktype;    /**< enum netmoon_linktype (or another LINKTYPE_ value). */
 	uint32_t ifindex;     /**< pcapng: interface number in the file; pcap: 0. */
 	uint64_t number;      /**< 1-based position of the packet in the capture. */
@@ -65,11 +66,14 @@ struct netmoon_packet {
  */
 struct netmoon_capture_file_opts {
 	size_t sz;            /**< Set by NETMOON_OPTS() to sizeof this struct. */
-	/** Read buffer for non-mappable inputs (pipes), in bytes; 0 = 4 MiB.
-	 *  Records larger than this are refused as corrupt. */
+	/** Read buffer, in bytes; 0 = 4 MiB.
+	 *  A larger record grows it, up to the formats' 16 MiB record limit,
+	 *  so a pipe yields the same packets as the file. */
 	size_t buffer_size;
-	/** Non-zero: never mmap the file, read it in chunks instead. */
-	int no_mmap;
+	/** Non-zero: map a regular file instead of reading it in large chunks.
+	 *  Chunked read() is the default: it measured faster here, and a file
+	 *  truncated by another process while mapped could raise SIGBUS. */
+	int use_mmap;
 	/** @cond */ size_t :0; /** @endcond */
 };
 
@@ -167,7 +171,8 @@ NETMOON_API void netmoon_capture_breakloop(struct netmoon_capture *cap);
  * @param cap  Handle.
  * @return The link type of a pcap file, or of the first interface of a pcapng
  *         file; packets carry their own in netmoon_packet::linktype, which
- *         is what to use. -EINVAL for NULL.
+ *         is what to use. -ENODATA for a pcapng file with no interface
+ *         before its first packet; -EINVAL for NULL.
  */
 NETMOON_API int netmoon_capture_linktype(const struct netmoon_capture *cap);
 

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Inside a capture handle: the byte source, the backend ops table and the
+ * handle itself.  Never installed.
+ *
+ * The split follows libpcap's: capture.c owns the public API (sticky end
+ * status, counters, loop, breakloop) and calls one backend function per
+ * packet through cap->ops; each backend (pcap_file.c, pcapng_file.c, later
+ * a live AF_PACKET ring) only knows how to produce the next packet into
+ * cap->pkt.
+ */
+#ifndef NETMOON_CAPTURE_INT_H
+#define NETMOON_CAPTURE_INT_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+/* ------------------------------------------------------------------------ */
+/* Byte source (source.c)                                                    */
+
+/*
+ * Largest record or block any file backend accepts (16 MiB).  It bounds how
+ * far a hostile length can make us read ahead or grow a buffer, and it is
+ * the same for every source so that a file read through a pipe yields the
+ * same packets as the file itself.
+ */
+#define NETMOON__MAX_RECORD (16u << 20)
+
+#define NETMOON__DEFAULT_BUFFER (4u << 20)
+
+enum netmoon__source_kind {
+	NETMOON__SRC_MEM = 1,  /* caller's buffer */
+	NETMOON__SRC_MMAP = 2, /* whole regular file mapped */
+	NETMOON__SRC_READ = 3, /* default, pipes, terminals: chunked read() */
+};
+
+/*
+ * A window [cur, end) of input bytes.  Records are handed out in place: for
+ * MEM the window is the whole input; for MMAP it is the prefaulted part of
+ * the mapping, which netmoon__source_fill() extends; for READ it is a buffer
+ * that netmoon__source_fill() refills, moving only the unconsumed tail (a
+ * record cut by the chunk boundary) to the front.
+ */
+struct netmoon__source {
+	const uint8_t *cur;  /* next unconsumed byte */
+	const uint8_t *end;  /* end of valid bytes */
+	const uint8_t *base; /* byte at input offset base_off */
+	uint64_t base_off;
+	int kind;
+	int fd;          /* READ only; -1 otherwise */
+	bool close_fd;   /* false for standard input */
+	bool eof;        /* READ: read() returned 0 */
+	uint8_t *buf;    /* READ: the buffer */
+	size_t buf_size; /* READ: current size of buf */
+	size_t buf_max;  /* READ: buf never grows past this */
+	void *map;       /* MMAP: the mapping; end marks the prefaulted part */
+	size_t map_len;
+	bool populate_off; /* MMAP: no MADV_POPULATE_READ on this kernel */
+};
+
+int netmoon__source_open_mem(struct netmoon__source *src, const void *buf, size_t len);
+/*
+ * Take over @fd (closed by netmoon__source_close() when close_fd): map it when
+ * it is a regular file and use_mmap is set, read it in chunks otherwise.
+ */
+int netmoon__source_open_fd(struct netmoon__source *src, int fd, bool close_fd,
+			    size_t buffer_size, bool use_mmap);
+void netmoon__source_close(struct netmoon__source *src);
+
+/*
+ * Slow path of netmoon__source_need(): make @n bytes available at cur.
+ * Returns 0 when they are, 1 when the input ends first (end - cur < n, maybe
+ * 0), or a negative errno from read(2) or malloc.
+ */
+int netmoon__source_fill(struct netmoon__source *src, size_t n);
+
+static inline int netmoon__source_need(struct netmoon__source *src, size_t n)
+{
+	if (netmoon__likely((size_t)(src->end - src->cur) >= n))
+		return 0;
+	return netmoon__source_fill(src, n);
+}
+
+static inline size_t netmoon__source_avail(const struct netmoon__source *src)
+{
+	return (size_t)(src->end - src->cur);
+}
+
+/* Input offset of cur: how many bytes were consumed. */
+static inline uint64_t netmoon__source_offset(const struct netmoon__source *src)
+{
+	return src->base_off + (uint64_t)(src->cur - src->base);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Backends                                                                  */
+
+struct netmoon_capture;
+
+struct netmoon_capture_ops {
+	const char *name;
+	/*
+	 * libpcap's read_op, one packet at a time: fill cap->pkt (data, caplen,
+	 * wirelen, ts_ns, linktype, ifindex) and return 1; return 0 at the end,
+	 * or a negative error after setting the message with
+	 * netmoon__capture_error().  capture.c never calls it again after a
+	 * return other than 1.
+	 */
+	int (*next)(struct netmoon_capture *cap);
+	/*
+	 * Optional: wake a backend blocked in next() (a live ring's poll).  Runs
+	 * in signal handlers: async-signal-safe only.
+	 */
+	void (*breakloop)(struct netmoon_capture *cap);
+	/* Optional: fill backend-specific counters (kernel drops, ...). */
+	void (*stats)(const struct netmoon_capture *cap, struct netmoon_capture_stats *st);
+	/* Free cap->priv and anything else the backend owns. */
+	void (*close)(struct netmoon_capture *cap);
+};
+
+/* Called by capture.c after it recognised the magic number at offset 0. */
+int netmoon__pcap_open(struct netmoon_capture *cap);
+int netmoon__pcapng_open(struct netmoon_capture *cap);
+
+#define NETMOON__PCAP_MAGIC_US 0xa1b2c3d4u
+#define NETMOON__PCAP_MAGIC_NS 0xa1b23c4du
+#define NETMOON__PCAPNG_SHB 0x0a0d0d0au
+
+/* ------------------------------------------------------------------------ */
+/* The handle                                                                */
+
+#define NETMOON__ERRMSG_LEN 512
+
+struct netmoon_capture {
+	/* Touched for every packet. */
+	const struct netmoon_capture_ops *ops;
+	void *priv; /* backend state */
+	struct netmoon__source src;
+	struct netmoon_packet pkt;
+	uint64_t bytes;
+	uint64_t caplen_bytes;
+	atomic_int break_loop;
+	bool done;  /* next() returned 0 or an error: keep returning it */
+	int result; /* ... this value */
+
+	/* Set at open. */
+	int linktype; /* pcap: the header's; pcapng: first IDB's, or -ENODATA */
+	char *name;   /* for messages: the path, "<stdin>" or "<memory>" */
+	char errmsg[NETMOON__ERRMSG_LEN];
+};
+
+/*
+ * Record a detailed error "NAME: offset OFF: message" (without the offset
+ * part when @off is NETMOON__NO_OFFSET) and return @err, so backends can
+ * write `return netmoon__capture_error(cap, NETMOON_E_CORRUPT, off, ...)`.
+ */
+#define NETMOON__NO_OFFSET UINT64_MAX
+int netmoon__capture_error(struct netmoon_capture *cap, int err, uint64_t off,
+			   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Message for a failed netmoon__source_fill(): "read error: ..." and so on. */
+int netmoon__capture_source_error(struct netmoon_capture *cap, int err);
+
+#endif /* NETMOON_CAPTURE_INT_H */
