@@ -239,3 +239,6 @@ fuzz-run: fuzz
 	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
 	    build/fuzz/corpus-$$(basename $$t) || exit 1; \
 	done
+
+# Benchmarks (bench/bench.mk reads the variables above).
+include bench/bench.mk

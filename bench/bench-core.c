@@ -1,0 +1,295 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * bench-core: how fast libnetmoon's core path is, through the public API.
+ *
+ *   bench-core [--mode file|mem] [--max-conns N] FILE
+ *
+ * file  the whole path: netmoon_capture_open_file() -> netmoon_capture_next()
+ *       -> netmoon_frame_parse() -> netmoon_conntable_track(), timed from
+ *       the open to the last packet (the file should be in the page cache).
+ * mem   parse + track alone: the pcap file is mapped and its records
+ *       indexed first (untimed), then only netmoon_frame_parse() and
+ *       netmoon_conntable_track() run over the packets in memory.
+ *
+ * Prints one line: bench: tool=bench-core-MODE packets=N seconds=S ... with
+ * the table's counters (entry_bytes, active, peak, ...) and the process's
+ * memory (VmHWM: peak resident; RssAnon: heap and table, without the
+ * mapped file).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <netmoon/netmoon.h>
+
+struct pkt_ref {
+	const uint8_t *data;
+	uint32_t caplen;
+	uint32_t wirelen;
+	int64_t ts_ns;
+};
+
+struct run {
+	uint64_t packets;
+	uint64_t not_ok;      /* frames not fully decoded */
+	uint64_t refused;     /* NETMOON_E_TABLE_FULL */
+	uint64_t untracked;
+	double seconds;
+};
+
+static double now_sec(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One packet through the parser and the table, as netmoon-csv does it. */
+static int account(struct netmoon_conntable *ct, struct netmoon_frame *f, struct run *r,
+		   uint32_t linktype, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+		   int64_t ts_ns)
+{
+	int rc = netmoon_frame_parse(f, linktype, data, caplen, wirelen);
+
+	if (rc < 0)
+		return rc;
+	r->not_ok += rc != NETMOON_FRAME_OK;
+	rc = netmoon_conntable_track(ct, f, ts_ns, NULL);
+	if (rc == NETMOON_E_TABLE_FULL)
+		r->refused++;
+	else if (rc == 1)
+		r->untracked++;
+	else if (rc < 0)
+		return rc;
+	r->packets++;
+	return 0;
+}
+
+static int run_file(const char *path, struct netmoon_conntable *ct, struct run *r)
+{
+	NETMOON_OPTS(netmoon_frame, f);
+	struct netmoon_capture *cap;
+	const struct netmoon_packet *pkt;
+	char err[512] = "";
+	double t0 = now_sec();
+	int rc;
+
+	rc = netmoon_capture_open_err(&cap, path, NULL, err, sizeof(err));
+	if (rc < 0) {
+		fprintf(stderr, "bench-core: %s\n", err[0] ? err : netmoon_strerror(rc));
+		return rc;
+	}
+	while ((rc = netmoon_capture_next(cap, &pkt)) == 1) {
+		rc = account(ct, &f, r, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen,
+			     pkt->ts_ns);
+		if (rc < 0)
+			break;
+	}
+	r->seconds = now_sec() - t0;
+	if (rc < 0)
+		fprintf(stderr, "bench-core: %s: %s %s\n", path, netmoon_strerror(rc),
+			netmoon_capture_errmsg(cap));
+	netmoon_capture_close(cap);
+	return rc;
+}
+
+static uint32_t rd32(const uint8_t *p, int swap)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+/*
+ * Index the records of a pcap file mapped at base: the work a capture
+ * handle does, done once and left out of the timing.
+ */
+static int index_pcap(const uint8_t *base, size_t len, struct pkt_ref **out, size_t *count,
+		      uint32_t *linktype)
+{
+	size_t off = 24, n = 0, cap = 1u << 20;
+	struct pkt_ref *refs;
+	uint32_t magic;
+	int swap, nsec;
+
+	if (len < 24)
+		return -1;
+	memcpy(&magic, base, 4);
+	swap = magic == 0xd4c3b2a1u || magic == 0x4d3cb2a1u;
+	nsec = magic == 0xa1b23c4du || magic == 0x4d3cb2a1u;
+	if (!swap && magic != 0xa1b2c3d4u && !nsec)
+		return -1;
+	*linktype = rd32(base + 20, swap) & 0x0fffffff;
+	refs = malloc(cap * sizeof(*refs));
+	if (!refs)
+		return -1;
+	while (len - off >= 16) {
+		uint32_t caplen = rd32(base + off + 8, swap);
+		uint32_t frac = rd32(base + off + 4, swap);
+
+		if (caplen > len - off - 16)
+			break; /* truncated last record */
+		if (n == cap) {
+			struct pkt_ref *bigger = realloc(refs, 2 * cap * sizeof(*refs));
+
+			if (!bigger) {
+				free(refs);
+				return -1;
+			}
+			refs = bigger;
+			cap *= 2;
+		}
+		refs[n].data = base + off + 16;
+		refs[n].caplen = caplen;
+		refs[n].wirelen = rd32(base + off + 12, swap);
+		refs[n].ts_ns = (int64_t)rd32(base + off, swap) * 1000000000 +
+				(int64_t)frac * (nsec ? 1 : 1000);
+		n++;
+		off += 16 + (size_t)caplen;
+	}
+	*out = refs;
+	*count = n;
+	return 0;
+}
+
+static int run_mem(const char *path, struct netmoon_conntable *ct, struct run *r)
+{
+	NETMOON_OPTS(netmoon_frame, f);
+	struct pkt_ref *refs = NULL;
+	size_t count = 0, i;
+	uint32_t linktype = 0;
+	struct stat st;
+	uint8_t *base;
+	double t0;
+	int fd, rc = 0;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		fprintf(stderr, "bench-core: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	base = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED) {
+		fprintf(stderr, "bench-core: %s: mmap: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	if (index_pcap(base, (size_t)st.st_size, &refs, &count, &linktype) < 0) {
+		fprintf(stderr, "bench-core: %s: --mode mem reads pcap files only\n", path);
+		munmap(base, (size_t)st.st_size);
+		return -EINVAL;
+	}
+
+	t0 = now_sec();
+	for (i = 0; i < count; i++) {
+		const struct pkt_ref *p = &refs[i];
+
+		rc = account(ct, &f, r, linktype, p->data, p->caplen, p->wirelen, p->ts_ns);
+		if (rc < 0) {
+			fprintf(stderr, "bench-core: packet %zu: %s\n", i + 1, netmoon_strerror(rc));
+			break;
+		}
+	}
+	r->seconds = now_sec() - t0;
+	free(refs);
+	munmap(base, (size_t)st.st_size);
+	return rc;
+}
+
+/* A "Name:   123 kB" line of /proc/self/status, in kB; -1 when absent. */
+static long proc_status_kb(const char *name)
+{
+	char line[256];
+	size_t n = strlen(name);
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, name, n) == 0 && line[n] == ':') {
+			kb = strtol(line + n + 1, NULL, 10);
+			break;
+		}
+	}
+	fclose(f);
+	return kb;
+}
+
+static void usage(FILE *f, const char *prog)
+{
+	fprintf(f, "usage: %s [--mode file|mem] [--max-conns N] FILE\n", prog);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mode", required_argument, NULL, 'm' },
+		{ "max-conns", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	NETMOON_OPTS(netmoon_conntable_stats, st);
+	struct netmoon_conntable *ct;
+	struct run r = { 0 };
+	const char *mode = "file";
+	uint32_t max_conns = 0;
+	long anon_kb;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "m:c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'm': mode = optarg; break;
+		case 'c': max_conns = (uint32_t)strtoul(optarg, NULL, 10); break;
+		case 'h': usage(stdout, argv[0]); return 0;
+		default: usage(stderr, argv[0]); return 1;
+		}
+	}
+	if (optind + 1 != argc || (strcmp(mode, "file") != 0 && strcmp(mode, "mem") != 0)) {
+		usage(stderr, argv[0]);
+		return 1;
+	}
+
+	{
+		NETMOON_OPTS(netmoon_conntable_opts, opts, .max_conns = max_conns);
+
+		rc = netmoon_conntable_new(&ct, &opts);
+		if (rc < 0) {
+			fprintf(stderr, "bench-core: conntable: %s\n", netmoon_strerror(rc));
+			return 2;
+		}
+	}
+	if (strcmp(mode, "file") == 0)
+		rc = run_file(argv[optind], ct, &r);
+	else
+		rc = run_mem(argv[optind], ct, &r);
+	if (rc < 0) {
+		netmoon_conntable_free(ct);
+		return 2;
+	}
+
+	netmoon_conntable_get_stats(ct, &st);
+	anon_kb = proc_status_kb("RssAnon");
+	printf("bench: tool=bench-core-%s packets=%" PRIu64 " seconds=%.6f pps=%.0f "
+	       "ns_per_packet=%.2f not_decoded=%" PRIu64 " untracked=%" PRIu64
+	       " refused=%" PRIu64 " entry_bytes=%" PRIu64 " memory_bytes=%" PRIu64
+	       " active=%" PRIu64 " peak=%" PRIu64 " created=%" PRIu64 " closed=%" PRIu64
+	       " evicted=%" PRIu64 " max_conns=%" PRIu64 " vm_hwm_kb=%ld rss_anon_kb=%ld\n",
+	       mode, r.packets, r.seconds, r.seconds > 0 ? (double)r.packets / r.seconds : 0.0,
+	       r.packets ? r.seconds * 1e9 / (double)r.packets : 0.0, r.not_ok, r.untracked,
+	       r.refused, st.entry_bytes, st.memory_bytes, st.active, st.peak, st.created,
+	       st.closed, st.evicted, st.max_conns, proc_status_kb("VmHWM"), anon_kb);
+	netmoon_conntable_free(ct);
+	return 0;
+}

@@ -1,0 +1,49 @@
+# Benchmark programs, included by the top-level Makefile (include bench/bench.mk).
+# Uses its variables: BUILD, CC, APP_CFLAGS, STATIC_LIB, SAN_LDFLAGS, Q.
+#
+#   make bench            build these, then tools/bench.sh $(BUILD)
+#   make bench-programs   only build them
+#
+# pcap-empty-loop needs libpcap's headers (libpcap-dev); without them it is
+# left out and tools/bench.sh skips its row and says what to install.
+
+# Included before the Makefile's first rule, a rule here would become the
+# default goal: keep it "all" whatever the include's position.
+ifeq ($(.DEFAULT_GOAL),)
+.DEFAULT_GOAL := all
+endif
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_PROGRAMS := $(BENCH_DIR)/minimal-tracker $(BENCH_DIR)/bench-core $(BENCH_DIR)/rusage-run
+
+# Probe for libpcap only when a bench target is asked for: every other
+# make run stays free of the extra compiler call.
+ifneq ($(filter bench bench-programs $(BENCH_DIR)/%,$(MAKECMDGOALS)),)
+BENCH_HAVE_PCAP := $(shell printf '\043include <pcap/pcap.h>\n' | \
+	$(CC) -E -x c - >/dev/null 2>&1 && echo 1)
+ifeq ($(BENCH_HAVE_PCAP),1)
+BENCH_PROGRAMS += $(BENCH_DIR)/pcap-empty-loop
+endif
+endif
+
+.PHONY: bench-programs
+bench-programs: $(BENCH_PROGRAMS)
+
+bench: $(BENCH_PROGRAMS)
+
+# The same flags as everything else (-O2 -g, no -march=native), so the
+# numbers describe the code users build.
+$(BENCH_DIR)/bench-core: bench/bench-core.c $(STATIC_LIB) $(wildcard include/netmoon/*.h)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< $(STATIC_LIB) $(SAN_LDFLAGS) -lpthread
+
+$(BENCH_DIR)/pcap-empty-loop: bench/pcap-empty-loop.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< $(SAN_LDFLAGS) -lpcap
+
+$(BENCH_DIR)/minimal-tracker $(BENCH_DIR)/rusage-run: $(BENCH_DIR)/%: bench/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< $(SAN_LDFLAGS)
