@@ -210,9 +210,13 @@ static int parse_link(struct netmoon_frame *f, uint32_t linktype, const uint8_t 
 	case NETMOON_LINKTYPE_RAW:
 		return parse_raw(f, data, caplen, wirelen);
 	case NETMOON_LINKTYPE_IPV4:
-		return dispatch_ethertype(f, data, 0, caplen, wirelen, NETMOON__ETHERTYPE_IPV4);
 	case NETMOON_LINKTYPE_IPV6:
-		return dispatch_ethertype(f, data, 0, caplen, wirelen, NETMOON__ETHERTYPE_IPV6);
+		/*
+		 * Nominally one IP version each, but tcpdump and tshark both go by
+		 * the version nibble (tcpdump's LINKTYPE_IPV4_invalid test carries
+		 * IPv6), and so do we: the packet is what its header says.
+		 */
+		return parse_raw(f, data, caplen, wirelen);
 	default:
 		return NETMOON_FRAME_R_LINKTYPE;
 	}

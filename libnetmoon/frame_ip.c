@@ -112,8 +112,23 @@ int netmoon__frame_ipv4(struct netmoon_frame *f, const uint8_t *data, uint32_t o
 	 */
 	if (netmoon__unlikely(len == 0))
 		len = wirelen - off;
+	if (netmoon__unlikely(len > wirelen - off)) {
+		/*
+		 * Claims more than was on the wire.  tcpdump and tshark still decode
+		 * what is there, and so do we, within the wire length; the reason
+		 * code stays R_BAD_IP_LEN so callers can count it.
+		 */
+		int r;
+
+		len = wirelen - off;
+		f->ip_len = len;
+		if (len < hlen || (frag & IPV4_OFFMASK))
+			return NETMOON_FRAME_R_BAD_IP_LEN;
+		r = netmoon__frame_l4(f, data, off + hlen, off + len, caplen < off + len ? caplen : off + len);
+		return r ? r : NETMOON_FRAME_R_BAD_IP_LEN;
+	}
 	f->ip_len = len;
-	if (netmoon__unlikely(len < hlen || len > wirelen - off))
+	if (netmoon__unlikely(len < hlen))
 		return NETMOON_FRAME_R_BAD_IP_LEN;
 	end = off + len;
 

@@ -45,6 +45,7 @@ static inline void ports(struct netmoon_frame *f, const uint8_t *p)
 {
 	f->src_port = netmoon__rd16be(p);
 	f->dst_port = netmoon__rd16be(p + 2);
+	f->layers |= NETMOON_FRAME_L_PORTS;
 }
 
 /*

@@ -344,7 +344,7 @@ static void test_bad_args(void **state)
 	assert_int_equal(netmoon_frame_parse(&f, NETMOON_LINKTYPE_ETHERNET, NULL, 14, 60),
 			 NETMOON_FRAME_R_BAD_ARGS);
 	assert_int_equal(f.reason, NETMOON_FRAME_R_BAD_ARGS);
-	assert_int_equal(f.layers, 0);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 	assert_int_equal(f.caplen, 14);
 	assert_int_equal(f.wirelen, 60);
 
@@ -378,7 +378,7 @@ static void test_struct_rewritten(void **state)
 					     (uint32_t)p.len),
 			 NETMOON_FRAME_R_NOT_IP);
 	assert_int_equal(f->sz, sizeof(*f) + extra);
-	assert_int_equal(f->layers, L_LINK);
+	assert_int_equal(f->layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	assert_int_equal(f->ethertype, 0x0806);
 	assert_int_equal(f->vlan_count, 0);
 	assert_int_equal(f->vlan_ids[3], 0);
@@ -400,7 +400,7 @@ static void test_unknown_linktype(void **state)
 	eth(&p, 0x0800);
 	fill(&p, 0, 40);
 	assert_int_equal(parse(&f, 105 /* 802.11 */, &p), NETMOON_FRAME_R_LINKTYPE);
-	assert_int_equal(f.layers, 0);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 	/* The pcap header's FCS bits are the reader's to strip, not ours. */
 	assert_int_equal(parse(&f, 0x30000001, &p), NETMOON_FRAME_R_LINKTYPE);
 }
@@ -439,7 +439,7 @@ static void test_eth_ipv4_tcp_syn(void **state)
 	ip4_done(&p, ip);
 
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.ethertype, 0x0800);
 	assert_int_equal(f.vlan_count, 0);
 	assert_int_equal(f.ip_version, 4);
@@ -497,7 +497,7 @@ static void test_tcp_sack(void **state)
 	tcp(&p, 80, 50000, 1, 2, TH_ACK, opts, sizeof(opts));
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.tcp_opt_present, NETMOON_TCPOPT_F_SACK);
 	assert_int_equal(f.tcp_sack_count, 4);
 	assert_int_equal(f.tcp_sack[0][0], 1);
@@ -546,11 +546,11 @@ static void test_tcp_timestamp_only(void **state)
 		assert_int_equal(f.payload_offset, 66);
 		if (cl < 66) {
 			assert_int_equal(r, NETMOON_FRAME_R_TRUNC_L4);
-			assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 			assert_int_equal(f.tcp_opt_present, 0);
 		} else {
 			assert_int_equal(r, NETMOON_FRAME_OK);
-			assert_int_equal(f.layers, L_ALL);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 			assert_int_equal(f.tcp_opt_present, NETMOON_TCPOPT_F_TIMESTAMP);
 			assert_int_equal(f.tcp_ts_val, 0x11223344);
 			assert_int_equal(f.tcp_ts_ecr, 0x55667788);
@@ -577,7 +577,7 @@ static void test_tcp_options_eol(void **state)
 	tcp(&p, 1, 2, 3, 4, TH_SYN, opts, sizeof(opts));
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.tcp_opt_present, NETMOON_TCPOPT_F_MSS);
 	assert_int_equal(f.tcp_mss, 536);
 
@@ -587,7 +587,7 @@ static void test_tcp_options_eol(void **state)
 	tcp(&p, 1, 2, 3, 4, TH_SYN, unknown, sizeof(unknown));
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.tcp_opt_present, 0);
 }
 
@@ -628,7 +628,7 @@ static void test_tcp_bad_options(void **state)
 		assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p) * 100 + (int)i,
 				 NETMOON_FRAME_R_BAD_TCP_OPTS * 100 + (int)i);
 		/* The fixed header is fine: everything but the options stands. */
-		assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 		assert_int_equal(f.src_port, 1234);
 		assert_int_equal(f.dst_port, 80);
 		assert_int_equal(f.tcp_seq, 100);
@@ -674,7 +674,7 @@ static void test_tcp_bad_doff(void **state)
 	fill(&p, 'd', 10);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_TCP_DOFF);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.src_port, 5555);
 	assert_int_equal(f.dst_port, 80);
 
@@ -685,7 +685,7 @@ static void test_tcp_bad_doff(void **state)
 	/* data offset 15 (60 bytes) in a 30-byte segment, captured in full */
 	p.b[34 + 12] = 0xf0;
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_TCP_DOFF);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 
 	/* data offset 8 (32 bytes) with a 30-byte segment, even if trailer bytes follow */
 	p.b[34 + 12] = 0x80;
@@ -718,20 +718,22 @@ static void test_tcp_short_segments(void **state)
 	fill(&p, 0x11, 60 - p.len);
 	assert_int_equal(p.len, 60);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_TRUNC_L4);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_len, 22);
 	assert_int_equal(f.l4_offset, 34);
 	assert_int_equal(f.src_port, 0);
 	assert_int_equal(f.dst_port, 0);
+	assert_false(f.layers & NETMOON_FRAME_L_PORTS);
 
 	/* 4 bytes: the ports are there (filled without L_L4), the rest is not. */
 	set16(&p, 36, 8888);
 	set16(&p, 16, 24);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_TRUNC_L4);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.src_port, 7777);
 	assert_int_equal(f.dst_port, 8888);
 	assert_int_equal(f.tcp_flags, 0);
+	assert_int_equal(f.layers, L_LINK | L_IP | NETMOON_FRAME_L_PORTS);
 
 	/* A whole segment on the wire, but the capture ends 2 bytes into TCP. */
 	p.len = 0;
@@ -741,7 +743,7 @@ static void test_tcp_short_segments(void **state)
 	ip4_done(&p, ip);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 36, 54),
 			 NETMOON_FRAME_R_TRUNC_L4);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.src_port, 0);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 38, 54),
 			 NETMOON_FRAME_R_TRUNC_L4);
@@ -749,9 +751,9 @@ static void test_tcp_short_segments(void **state)
 	assert_int_equal(f.dst_port, 8888);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 53, 54),
 			 NETMOON_FRAME_R_TRUNC_L4);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 54, 54), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers, L_ALL | NETMOON_FRAME_L_PORTS);
 }
 
 /*
@@ -781,19 +783,19 @@ static void test_truncation_sweep_ipv4(void **state)
 
 		if (cl < 14) {
 			assert_int_equal(r, NETMOON_FRAME_R_TRUNC_LINK);
-			assert_int_equal(f.layers, 0);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 		} else if (cl < 18) {
 			assert_int_equal(r, NETMOON_FRAME_R_TRUNC_VLAN);
-			assert_int_equal(f.layers, 0);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 		} else if (cl < 42) {
 			assert_int_equal(r, NETMOON_FRAME_R_TRUNC_IP);
-			assert_int_equal(f.layers, L_LINK);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 			assert_int_equal(f.vlan_count, 1);
 			assert_int_equal(f.vlan_ids[0], 42);
 			assert_int_equal(f.l3_offset, 18);
 		} else if (cl < 62) {
 			assert_int_equal(r, NETMOON_FRAME_R_TRUNC_L4);
-			assert_int_equal(f.layers, L_LINK | L_IP);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 			assert_int_equal(f.ip_hdr_len, 24);
 			assert_int_equal(f.l4_offset, 42);
 			assert_v4_addrs(&f);
@@ -801,7 +803,7 @@ static void test_truncation_sweep_ipv4(void **state)
 		} else if (cl < 82) {
 			/* Inside the options: the fixed header stands, options do not. */
 			assert_int_equal(r, NETMOON_FRAME_R_TRUNC_L4);
-			assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 			assert_int_equal(f.tcp_seq, 1000);
 			assert_int_equal(f.payload_len, 10);
 			assert_int_equal(!!(f.tcp_opt_present & NETMOON_TCPOPT_F_MSS), cl >= 66);
@@ -809,7 +811,7 @@ static void test_truncation_sweep_ipv4(void **state)
 					 cl >= 78);
 		} else {
 			assert_int_equal(r, NETMOON_FRAME_OK);
-			assert_int_equal(f.layers, L_ALL);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 			assert_int_equal(f.payload_offset, 82);
 			assert_int_equal(f.payload_len, 10);
 			assert_int_equal(f.tcp_wscale, 7);
@@ -918,7 +920,7 @@ static void test_vlan_qinq(void **state)
 	udp(&p, 5353, 5353, 0);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 	assert_int_equal(f.vlan_count, 2);
 	assert_int_equal(f.vlan_ids[0], 100);
 	assert_int_equal(f.vlan_tpids[0], 0x88a8);
@@ -959,7 +961,7 @@ static void test_vlan_many(void **state)
 			assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p),
 					 NETMOON_FRAME_R_VLAN_DEPTH);
 			assert_int_equal(f.vlan_count, 8);
-			assert_int_equal(f.layers, 0);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 		}
 		for (unsigned int i = 0; i < 4; i++) {
 			assert_int_equal(f.vlan_ids[i], i < n ? 10 + i : 0);
@@ -983,12 +985,12 @@ static void test_vlan_truncated(void **state)
 			 NETMOON_FRAME_R_TRUNC_VLAN);
 	assert_int_equal(f.vlan_count, 1);
 	assert_int_equal(f.vlan_ids[0], 5);
-	assert_int_equal(f.layers, 0);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 	/* both tags complete, the IP header not */
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 22, 60),
 			 NETMOON_FRAME_R_TRUNC_IP);
 	assert_int_equal(f.vlan_count, 2);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 }
 
 static void test_not_ip_and_llc(void **state)
@@ -1002,7 +1004,7 @@ static void test_not_ip_and_llc(void **state)
 	eth(&p, 0x0806);
 	fill(&p, 0, 46);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_NOT_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	assert_int_equal(f.ethertype, 0x0806);
 
 	/* ARP in a tag */
@@ -1022,7 +1024,7 @@ static void test_not_ip_and_llc(void **state)
 	put8(&p, 0x03);
 	fill(&p, 0, 35);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_NOT_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	assert_int_equal(f.ethertype, 0);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 16, 60),
 			 NETMOON_FRAME_R_TRUNC_LINK);
@@ -1039,7 +1041,7 @@ static void test_not_ip_and_llc(void **state)
 	put16(&p, 0x2000);
 	fill(&p, 0, 40);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_NOT_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 
 	/* SNAP RFC 1042 carrying IPv4; then cut inside the SNAP header */
 	p.len = 0;
@@ -1065,7 +1067,7 @@ static void test_not_ip_and_llc(void **state)
 	/* Ethernet cut in its header */
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 13, 64),
 			 NETMOON_FRAME_R_TRUNC_LINK);
-	assert_int_equal(f.layers, 0);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 }
 
 /* Ethernet says IPv4/IPv6 but the version nibble disagrees. */
@@ -1080,7 +1082,7 @@ static void test_eth_version_mismatch(void **state)
 	ip = ip6(&p, 59);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_IP_VERSION);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	assert_int_equal(f.ip_version, 0);
 
 	p.len = 0;
@@ -1106,7 +1108,7 @@ static void test_sll(void **state)
 	fill(&p, 'r', 7);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_LINUX_SLL, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.sll_pkttype, 4);
 	assert_int_equal(f.ethertype, 0x0800);
 	assert_int_equal(f.l3_offset, 16);
@@ -1151,14 +1153,14 @@ static void test_sll(void **state)
 	sll(&p, 0, 280, 0x000c);
 	fill(&p, 0, 16);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_LINUX_SLL, &p), NETMOON_FRAME_R_NOT_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	set16(&p, 14, 0x0806);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_LINUX_SLL, &p), NETMOON_FRAME_R_NOT_IP);
 	assert_int_equal(f.ethertype, 0x0806);
 
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_LINUX_SLL, &p, 15, 32),
 			 NETMOON_FRAME_R_TRUNC_LINK);
-	assert_int_equal(f.layers, 0);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, 0);
 }
 
 static void test_sll2(void **state)
@@ -1173,7 +1175,7 @@ static void test_sll2(void **state)
 	tcp(&p, 22, 50000, 7, 8, TH_ACK, NULL, 0);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_LINUX_SLL2, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.sll_pkttype, 3);
 	assert_int_equal(f.ethertype, 0x86dd);
 	assert_int_equal(f.l3_offset, 20);
@@ -1229,7 +1231,7 @@ static void test_null(void **state)
 			assert_int_equal(f.src_port, 1);
 		} else {
 			assert_int_equal(parse(&f, NETMOON_LINKTYPE_NULL, &p), NETMOON_FRAME_R_NOT_IP);
-			assert_int_equal(f.layers, L_LINK);
+			assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 		}
 		assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_NULL, &p, 3, (uint32_t)p.len),
 				 NETMOON_FRAME_R_TRUNC_LINK);
@@ -1257,7 +1259,7 @@ static void test_raw_linktypes(void **state)
 
 	for (size_t i = 0; i < 3; i++) {
 		assert_int_equal(parse(&f, raw[i], &p4), NETMOON_FRAME_OK);
-		assert_int_equal(f.layers, L_ALL);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 		assert_int_equal(f.l3_offset, 0);
 		assert_int_equal(f.l4_offset, 20);
 		assert_int_equal(f.ethertype, 0x0800);
@@ -1267,20 +1269,26 @@ static void test_raw_linktypes(void **state)
 		assert_int_equal(f.l4_offset, 40);
 		assert_int_equal(f.tcp_flags, NETMOON_TCP_FIN | NETMOON_TCP_ACK);
 		assert_int_equal(parse(&f, raw[i], &bad), NETMOON_FRAME_R_BAD_IP_VERSION);
-		assert_int_equal(f.layers, L_LINK);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 		assert_int_equal(parse_n(&f, raw[i], &p4, 0, 40), NETMOON_FRAME_R_TRUNC_IP);
 		assert_int_equal(parse_n(&f, raw[i], &p4, 1, 40), NETMOON_FRAME_R_TRUNC_IP);
 	}
 
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV4, &p4), NETMOON_FRAME_OK);
 	assert_int_equal(f.l4_offset, 20);
-	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV4, &p6), NETMOON_FRAME_R_BAD_IP_VERSION);
-	assert_int_equal(f.layers, L_LINK);
+	/* Like tcpdump and tshark, 228/229 go by the version nibble. */
+	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV4, &p6), NETMOON_FRAME_OK);
+	assert_int_equal(f.ip_version, 6);
+	assert_int_equal(f.tcp_flags, NETMOON_TCP_FIN | NETMOON_TCP_ACK);
+	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV4, &bad), NETMOON_FRAME_R_BAD_IP_VERSION);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV6, &p6), NETMOON_FRAME_OK);
 	assert_int_equal(f.l4_offset, 40);
-	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV6, &p4), NETMOON_FRAME_R_BAD_IP_VERSION);
+	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV6, &p4), NETMOON_FRAME_OK);
+	assert_int_equal(f.ip_version, 4);
+	assert_int_equal(parse(&f, NETMOON_LINKTYPE_IPV6, &bad), NETMOON_FRAME_R_BAD_IP_VERSION);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_IPV6, &p6, 39, 60), NETMOON_FRAME_R_TRUNC_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 }
 
 /* --- IPv4 --------------------------------------------------------------- */
@@ -1299,12 +1307,12 @@ static void test_ipv4_ihl(void **state)
 	for (unsigned int ihl = 0; ihl < 5; ihl++) {
 		p.b[14] = (uint8_t)(0x40 | ihl);
 		assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_IHL);
-		assert_int_equal(f.layers, L_LINK);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 	}
 	/* IHL 15 (60 bytes) but only 48 bytes of IP: header beyond the capture */
 	p.b[14] = 0x4f;
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_TRUNC_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 }
 
 static void test_ipv4_options(void **state)
@@ -1320,7 +1328,7 @@ static void test_ipv4_options(void **state)
 	fill(&p, 0x16, 8);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_flags, NETMOON_FRAME_IP_F_OPTIONS);
 	assert_int_equal(f.ip_hdr_len, 28);
 	assert_int_equal(f.ip_len, 36);
@@ -1346,23 +1354,31 @@ static void test_ipv4_lengths(void **state)
 	/* total length below the header */
 	set16(&p, 16, 19);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_IP_LEN);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_len, 19);
 	assert_v4_addrs(&f);
 
-	/* total length beyond the wire: addresses stand, no transport */
+	/*
+	 * Total length beyond the wire: reported as R_BAD_IP_LEN, but decoded
+	 * within the wire length as tcpdump and tshark do.
+	 */
 	set16(&p, 16, 141);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_IP_LEN);
-	assert_int_equal(f.layers, L_LINK | L_IP);
-	assert_int_equal(f.ip_len, 141);
+	assert_int_equal(f.layers, L_LINK | L_IP | L_L4 | L_OPT | NETMOON_FRAME_L_PORTS);
+	assert_int_equal(f.ip_len, 140);
 	assert_int_equal(f.ip_proto, 6);
-	assert_int_equal(f.src_port, 0);
+	assert_int_equal(f.src_port, 1);
+	assert_int_equal(f.payload_len, 100);
 	assert_v4_addrs(&f);
+	/* ...unless the wire does not even hold the IP header. */
+	set16(&p, 16, 2000);
+	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 30, 30), NETMOON_FRAME_R_TRUNC_IP);
+	assert_false(f.layers & L_L4);
 
 	/* beyond the capture but within the wire (snaplen): fine */
 	set16(&p, 16, 140);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 64, 154), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.ip_len, 140);
 	assert_int_equal(f.payload_len, 100);
 	assert_int_equal(f.payload_offset, 54);
@@ -1411,7 +1427,7 @@ static void test_ipv4_padding(void **state)
 	set16(&p, 38, 20);
 	fill(&p, 0, 16);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_UDP_LEN);
-	assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 	assert_int_equal(f.payload_len, 2);
 }
 
@@ -1462,7 +1478,7 @@ static void test_ipv4_fragments(void **state)
 	fill(&p, 0xab, 60);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_FRAGMENT);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_flags, NETMOON_FRAME_IP_F_FRAGMENT | NETMOON_FRAME_IP_F_MORE_FRAGS);
 	assert_int_equal(f.frag_id, 0x4242);
 	assert_int_equal(f.frag_offset, 1480);
@@ -1489,7 +1505,7 @@ static void test_ipv4_fragments(void **state)
 	set16(&p, 38, 3000);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 	assert_int_equal(f.ip_flags, NETMOON_FRAME_IP_F_FRAGMENT | NETMOON_FRAME_IP_F_MORE_FRAGS);
 	assert_int_equal(f.frag_offset, 0);
 	assert_int_equal(f.src_port, 4500);
@@ -1540,7 +1556,7 @@ static void test_ipv6_exthdr_chain(void **state)
 	fill(&p, 'e', 3);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_ALL);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_ALL);
 	assert_int_equal(f.ip_proto, 6);
 	assert_int_equal(f.ip_flags, NETMOON_FRAME_IP_F_OPTIONS);
 	assert_int_equal(f.ip_hdr_len, 40 + 8 + 24 + 16 + 24);
@@ -1586,7 +1602,7 @@ static void test_ipv6_no_next_header(void **state)
 	ip = ip6(&p, 59);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_proto, 59);
 	assert_int_equal(f.ip_len, 40);
 	assert_int_equal(f.payload_len, 0);
@@ -1620,7 +1636,7 @@ static void test_ipv6_exthdr_limits(void **state)
 	tcp(&p, 1, 2, 3, 4, TH_SYN, NULL, 0);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_EXTHDR_CHAIN);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.src_port, 0);
 
 	/* exactly NETMOON_FRAME_MAX_EXTHDRS (16) is fine, one more is not */
@@ -1676,7 +1692,7 @@ static void test_ipv6_exthdr_limits(void **state)
 			 NETMOON_FRAME_R_TRUNC_EXTHDR);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 54 + 20, (uint32_t)p.len),
 			 NETMOON_FRAME_R_TRUNC_EXTHDR);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 54 + 24, (uint32_t)p.len),
 			 NETMOON_FRAME_R_TRUNC_L4);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
@@ -1697,7 +1713,7 @@ static void test_ipv6_fragments(void **state)
 	fill(&p, 0xcd, 64);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_FRAGMENT);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_flags, NETMOON_FRAME_IP_F_FRAGMENT | NETMOON_FRAME_IP_F_MORE_FRAGS |
 					     NETMOON_FRAME_IP_F_OPTIONS);
 	assert_int_equal(f.frag_id, 0xfedcba98u);
@@ -1737,7 +1753,7 @@ static void test_ipv6_fragments(void **state)
 	set16(&p, 62 + 4, 2000);
 	ip6_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 	assert_int_equal(f.ip_flags, NETMOON_FRAME_IP_F_FRAGMENT | NETMOON_FRAME_IP_F_MORE_FRAGS |
 					     NETMOON_FRAME_IP_F_OPTIONS);
 	assert_int_equal(f.frag_id, 0x11);
@@ -1774,7 +1790,7 @@ static void test_ipv6_lengths(void **state)
 	/* payload length beyond the wire */
 	set16(&p, 18, 51);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_IP_LEN);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_len, 91);
 	assert_v6_addrs(&f);
 	assert_int_equal(f.src_port, 0);
@@ -1793,13 +1809,13 @@ static void test_ipv6_lengths(void **state)
 	/* 0 with TCP next and no jumbo option: malformed (Wireshark 4.0 agrees) */
 	set16(&p, 18, 0);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_R_BAD_IP_LEN);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_len, 40);
 
 	/* header cut */
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 53, 104),
 			 NETMOON_FRAME_R_TRUNC_IP);
-	assert_int_equal(f.layers, L_LINK);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK);
 }
 
 /* RFC 2675 jumbogram: payload length 0, the real one in hop-by-hop. */
@@ -1834,7 +1850,7 @@ static void test_ipv6_jumbo(void **state)
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, (uint32_t)p.len,
 				 14 + 40 + jumbo - 1),
 			 NETMOON_FRAME_R_BAD_IP_LEN);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 
 	/* a 32-bit jumbo length must not wrap ip_len around */
 	p.b[58] = p.b[59] = p.b[60] = p.b[61] = 0xff;
@@ -1875,7 +1891,7 @@ static void test_udp(void **state)
 	udp(&p, 33333, 53, 17);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 	assert_int_equal(f.src_port, 33333);
 	assert_int_equal(f.dst_port, 53);
 	assert_int_equal(f.l4_offset, 34);
@@ -1893,7 +1909,7 @@ static void test_udp(void **state)
 		set16(&p, 38, bad);
 		assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p),
 				 NETMOON_FRAME_R_BAD_UDP_LEN);
-		assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 		assert_int_equal(f.src_port, 33333);
 		assert_int_equal(f.payload_len, 17);
 	}
@@ -1906,7 +1922,7 @@ static void test_udp(void **state)
 	set16(&p, 38, 8 + 17);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 40, (uint32_t)p.len),
 			 NETMOON_FRAME_R_TRUNC_L4);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.src_port, 33333);
 	assert_int_equal(f.dst_port, 53);
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 37, (uint32_t)p.len),
@@ -1940,7 +1956,7 @@ static void test_icmp(void **state)
 		fill(&p, 0, 12);
 		ip4_done(&p, ip);
 		assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-		assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 		assert_int_equal(f.icmp_type, types[i].type);
 		assert_int_equal(f.icmp_code, 1);
 		assert_int_equal(f.icmp_id, types[i].has_id ? 0xabcd : 0);
@@ -1989,11 +2005,11 @@ static void test_icmp_truncated(void **state)
 	/* 3 bytes: nothing; 4-7: type and code but no identifier */
 	assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, 37, 42),
 			 NETMOON_FRAME_R_TRUNC_L4);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	for (uint32_t cl = 38; cl < 42; cl++) {
 		assert_int_equal(parse_n(&f, NETMOON_LINKTYPE_ETHERNET, &p, cl, 42),
 				 NETMOON_FRAME_R_TRUNC_L4);
-		assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 		assert_int_equal(f.icmp_type, 8);
 		assert_int_equal(f.icmp_id, 0);
 	}
@@ -2030,7 +2046,7 @@ static void test_icmpv6(void **state)
 		fill(&p, 0, 16);
 		ip6_done(&p, ip);
 		assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-		assert_int_equal(f.layers, L_LINK | L_IP | L_L4);
+		assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP | L_L4);
 		assert_int_equal(f.ip_proto, 58);
 		assert_int_equal(f.icmp_type, types[i].type);
 		assert_int_equal(f.icmp_id, types[i].has_id ? 0x0bad : 0);
@@ -2051,7 +2067,7 @@ static void test_other_protocols(void **state)
 	fill(&p, 0x47, 44);
 	ip4_done(&p, ip);
 	assert_int_equal(parse(&f, NETMOON_LINKTYPE_ETHERNET, &p), NETMOON_FRAME_OK);
-	assert_int_equal(f.layers, L_LINK | L_IP);
+	assert_int_equal(f.layers & ~NETMOON_FRAME_L_PORTS, L_LINK | L_IP);
 	assert_int_equal(f.ip_proto, 47);
 	assert_int_equal(f.l4_offset, 34);
 	assert_int_equal(f.payload_offset, 34);

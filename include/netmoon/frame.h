@@ -62,6 +62,7 @@ enum netmoon_frame_reason {
 #define NETMOON_FRAME_L_IP 0x02u   /**< IPv4 or IPv6 header decoded (addresses valid). */
 #define NETMOON_FRAME_L_L4 0x04u   /**< Transport header decoded (ports / ICMP fields valid). */
 #define NETMOON_FRAME_L_TCPOPT 0x08u /**< TCP options decoded without error. */
+#define NETMOON_FRAME_L_PORTS 0x10u /**< TCP/UDP ports valid (set with L_L4, and alone when the header was cut after its first 4 bytes). */
 /**@}*/
 
 /** @name Bits of netmoon_frame::ip_flags. */
