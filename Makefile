@@ -201,7 +201,8 @@ install: all
 	ln -sf libnetmoon.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libnetmoon.so
 	install -m 644 include/netmoon/*.h $(DESTDIR)$(INCLUDEDIR)/netmoon/
-	install -m 644 $(PC_FILE) $(DESTDIR)$(PKGCONFIGDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	  -e 's|@VERSION@|$(VERSION)|' pkgconfig/libnetmoon.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libnetmoon.pc
 	$(CC) $(APP_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-csv examples/netmoon-csv/*.c \
 	  -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon
 	$(CC) $(APP_CFLAGS) $(CURSES_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-top \

@@ -116,9 +116,9 @@ struct netmoon_conn_info {
 	char history[24];           /**< Zeek history letters, NUL-terminated (e.g. "ShADadFf"). */
 	struct netmoon_conn_dir orig; /**< Initiator to responder. */
 	struct netmoon_conn_dir resp; /**< Responder to initiator. */
-	int64_t rtt_syn_ns;         /**< First SYN to first SYN/ACK; valid with NETMOON_CONN_F_RTT_SYN. */
-	int64_t rtt_ack_ns;         /**< SYN/ACK to the ACK completing the handshake; NETMOON_CONN_F_RTT_ACK. */
-	int64_t handshake_rtt_ns;   /**< First SYN to the ACK completing the handshake; NETMOON_CONN_F_HANDSHAKE. */
+	int64_t rtt_syn_ns;         /**< Latest SYN before the first SYN/ACK to that SYN/ACK; valid with NETMOON_CONN_F_RTT_SYN. */
+	int64_t rtt_ack_ns;         /**< First SYN/ACK to the ACK completing the handshake (not reported when the SYN was sent again after that SYN/ACK); NETMOON_CONN_F_RTT_ACK. */
+	int64_t handshake_rtt_ns;   /**< Latest SYN to the ACK completing the handshake: the first segment with ACK and without SYN, from either side, after a SYN (tshark's tcp.analysis.initial_rtt; a rejected attempt's RST/ACK counts); NETMOON_CONN_F_HANDSHAKE. */
 };
 
 /**
@@ -280,6 +280,11 @@ NETMOON_API int netmoon_conntable_track(struct netmoon_conntable *ct,
 
 /**
  * @brief Remove entries idle past their timeout at time @p now_ns.
+ *
+ * Entries leave in order of last activity, tracked at a granularity of
+ * 1/64 of their timeout: an entry is never removed before its timeout and at
+ * most that granularity after it.  (A packet that arrives for an entry past
+ * its timeout always starts a new connection.)
  * @param ct      Table.
  * @param now_ns  Current time (capture time, not wall-clock, for files).
  * @param budget  At most this many removals; 0 = no limit.
