@@ -40,6 +40,17 @@ run_case() {
 run_case small-us 6 -n 20000 -f 300 --seed 7
 run_case ns-bigendian 9 -n 20000 -f 300 --seed 11 --ns --big-endian
 run_case many-flows 6 -n 100000 -f 5000 --seed 3 --vlan-share 30 --ipv6-share 40
+# JSON: the same rows, one object per line with the same field names.
+"$build/bin/netmoon-csv" -r "$tmp/small-us.pcap" --format json -o "$tmp/small.json"
+rows=$(($(wc -l < "$tmp/small-us.csv") - 1))
+good=$(grep -c '^{"ts_first":[0-9.]*,"ts_last":[0-9.]*,"proto":"[a-z0-9]*",.*,"handshake_rtt_us":\(null\|[0-9.]*\)}$' "$tmp/small.json" || true)
+keys=$(head -n 1 "$tmp/small.json" | grep -o '"[a-z_]*":' | tr -d '":' | paste -sd,)
+if [ "$good" -ne "$rows" ] || [ "$keys" != "$(head -n 1 "$tmp/small-us.csv")" ]; then
+	echo "json: $good of $rows lines well-formed; keys $keys"; fail=1
+else
+	echo "json: $rows objects, keys equal the CSV header"
+fi
+
 # A table far smaller than the concurrency: connections are evicted (and
 # reported) early, but every packet and byte still lands in some row.
 "$build/bin/netmoon-gen" -n 50000 -f 2000 --seed 5 -o "$tmp/cap.pcap" --summary 2> "$tmp/cap.sum"

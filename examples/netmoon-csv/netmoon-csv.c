@@ -4,7 +4,6 @@
  * connection leaves the table (closed, expired, evicted) and for every
  * connection still open at the end.  Uses only the public API.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -16,17 +15,17 @@
 
 #include <netmoon/netmoon.h>
 
+#include "row.h"
+
 #define EXIT_USAGE 1
 #define EXIT_RUNTIME 2
-
-enum format { FORMAT_CSV, FORMAT_JSON };
 
 struct app {
 	const char *prog;
 	const char *read_path;
 	const char *out_path;
 	FILE *out;
-	enum format format;
+	enum row_format format;
 	uint64_t max_packets;
 	int64_t interval_ns;
 	int64_t idle_timeout_ns;
@@ -48,16 +47,6 @@ static void on_signal(int sig)
 	if (g_break_cap)
 		netmoon_capture_breakloop(g_break_cap);
 }
-
-static const char *const columns[] = {
-	"ts_first", "ts_last", "proto", "ip_version", "vlan",
-	"orig_addr", "orig_port", "resp_addr", "resp_port", "dir_guessed",
-	"state", "conn_state", "history",
-	"orig_pkts", "orig_bytes", "orig_ip_bytes", "orig_payload_bytes",
-	"resp_pkts", "resp_bytes", "resp_ip_bytes", "resp_payload_bytes",
-	"rtt_syn_us", "rtt_ack_us", "handshake_rtt_us",
-};
-#define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
 
 static void usage(FILE *f, const char *prog)
 {
@@ -109,136 +98,22 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static void fmt_ts(char *buf, size_t len, int64_t ns)
-{
-	const char *sign = ns < 0 ? "-" : "";
-	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-
-	snprintf(buf, len, "%s%" PRIu64 ".%09" PRIu64, sign, a / 1000000000u, a % 1000000000u);
-}
-
-/* Nanoseconds as microseconds with 3 decimals; empty when not valid. */
-static void fmt_us(char *buf, size_t len, int valid, int64_t ns)
-{
-	if (!valid) {
-		buf[0] = '\0';
-		return;
-	}
-	const char *sign = ns < 0 ? "-" : "";
-	uint64_t a = ns < 0 ? (uint64_t)0 - (uint64_t)ns : (uint64_t)ns;
-
-	snprintf(buf, len, "%s%" PRIu64 ".%03" PRIu64, sign, a / 1000u, a % 1000u);
-}
-
-static void fmt_proto(char *buf, size_t len, unsigned proto)
-{
-	switch (proto) {
-	case 6: snprintf(buf, len, "tcp"); break;
-	case 17: snprintf(buf, len, "udp"); break;
-	case 1: snprintf(buf, len, "icmp"); break;
-	case 58: snprintf(buf, len, "icmp6"); break;
-	default: snprintf(buf, len, "%u", proto); break;
-	}
-}
-
-static void fmt_addr(char *buf, size_t len, int version, const uint8_t *addr)
-{
-	if (!inet_ntop(version == 6 ? AF_INET6 : AF_INET, addr, buf, (socklen_t)len))
-		snprintf(buf, len, "?");
-}
-
-/*
- * Render one connection into NCOLUMNS strings.  Which values are numbers
- * (unquoted in JSON) is known from the column: see is_string_column().
- */
-static void render(const struct netmoon_conn_info *ci, char vals[NCOLUMNS][64])
-{
-	int i = 0;
-
-	fmt_ts(vals[i++], 64, ci->ts_first_ns);
-	fmt_ts(vals[i++], 64, ci->ts_last_ns);
-	fmt_proto(vals[i++], 64, ci->proto);
-	snprintf(vals[i++], 64, "%u", ci->ip_version);
-	if (ci->vlan_count == 0)
-		vals[i++][0] = '\0';
-	else if (ci->vlan_count == 1)
-		snprintf(vals[i++], 64, "%u", ci->vlan_ids[0]);
-	else
-		snprintf(vals[i++], 64, "%u.%u", ci->vlan_ids[0], ci->vlan_ids[1]);
-	fmt_addr(vals[i++], 64, ci->ip_version, ci->orig_addr);
-	snprintf(vals[i++], 64, "%u", ci->orig_port);
-	fmt_addr(vals[i++], 64, ci->ip_version, ci->resp_addr);
-	snprintf(vals[i++], 64, "%u", ci->resp_port);
-	snprintf(vals[i++], 64, "%d", (ci->flags & NETMOON_CONN_F_DIR_GUESSED) ? 1 : 0);
-	snprintf(vals[i++], 64, "%s", netmoon_conn_state_str(ci->state));
-	snprintf(vals[i++], 64, "%s", netmoon_conn_zeek_state_str(ci->zeek_state));
-	snprintf(vals[i++], 64, "%s", ci->history);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->orig.pkts);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->orig.bytes);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->orig.ip_bytes);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->orig.payload_bytes);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->resp.pkts);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->resp.bytes);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->resp.ip_bytes);
-	snprintf(vals[i++], 64, "%" PRIu64, ci->resp.payload_bytes);
-	fmt_us(vals[i++], 64, !!(ci->flags & NETMOON_CONN_F_RTT_SYN), ci->rtt_syn_ns);
-	fmt_us(vals[i++], 64, !!(ci->flags & NETMOON_CONN_F_RTT_ACK), ci->rtt_ack_ns);
-	fmt_us(vals[i++], 64, !!(ci->flags & NETMOON_CONN_F_HANDSHAKE), ci->handshake_rtt_ns);
-}
-
-static int is_string_column(size_t i)
-{
-	switch (i) {
-	case 2: case 4: case 5: case 7: case 10: case 11: case 12:
-		return 1;
-	default:
-		return 0;
-	}
-}
-
-static void write_header(struct app *app)
-{
-	if (app->format != FORMAT_CSV)
-		return;
-	for (size_t i = 0; i < NCOLUMNS; i++)
-		fprintf(app->out, "%s%s", i ? "," : "", columns[i]);
-	fputc('\n', app->out);
-}
-
 static int write_row(struct app *app, const struct netmoon_conn *conn)
 {
 	NETMOON_OPTS(netmoon_conn_info, ci);
-	char vals[NCOLUMNS][64];
+	char line[ROW_MAX];
+	size_t n;
 	int err;
 
 	err = netmoon_conn_get_info(conn, &ci);
 	if (err)
 		return err;
-	render(&ci, vals);
-	if (app->format == FORMAT_CSV) {
-		for (size_t i = 0; i < NCOLUMNS; i++)
-			fprintf(app->out, "%s%s", i ? "," : "", vals[i]);
-		fputc('\n', app->out);
-	} else {
-		fputc('{', app->out);
-		for (size_t i = 0; i < NCOLUMNS; i++) {
-			const char *sep = i ? "," : "";
-
-			if (vals[i][0] == '\0' && !is_string_column(i))
-				fprintf(app->out, "%s\"%s\":null", sep, columns[i]);
-			else if (is_string_column(i))
-				/* Our strings never hold quotes or backslashes. */
-				fprintf(app->out, "%s\"%s\":\"%s\"", sep, columns[i], vals[i]);
-			else
-				fprintf(app->out, "%s\"%s\":%s", sep, columns[i], vals[i]);
-		}
-		fputs("}\n", app->out);
-	}
-	app->rows++;
-	if (ferror(app->out)) {
+	n = row_format(line, &ci, app->format);
+	if (fwrite(line, 1, n, app->out) != n) {
 		app->write_failed = errno ? errno : EIO;
 		return -app->write_failed;
 	}
+	app->rows++;
 	return 0;
 }
 
@@ -277,7 +152,8 @@ static int run(struct app *app)
 		return EXIT_RUNTIME;
 	}
 	netmoon_conntable_set_hooks(app->ct, &hooks, app);
-	write_header(app);
+	if (app->format == ROW_CSV)
+		fputs(row_csv_header(), app->out);
 
 	g_break_cap = app->cap;
 	while (!app->max_packets || npkts < app->max_packets) {
@@ -386,9 +262,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_FORMAT:
 			if (!strcmp(optarg, "csv")) {
-				app.format = FORMAT_CSV;
+				app.format = ROW_CSV;
 			} else if (!strcmp(optarg, "json")) {
-				app.format = FORMAT_JSON;
+				app.format = ROW_JSON;
 			} else {
 				fprintf(stderr, "%s: --format: expected csv or json, got '%s'\n",
 					app.prog, optarg);
