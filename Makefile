@@ -180,6 +180,7 @@ check-asan:
 
 # Regenerate the ABI baseline after an intended, announced ABI change.
 abi-baseline: lib
+	@mkdir -p tests/abi
 	abidw --no-corpus-path --headers-dir include/netmoon $(SHARED_LIB) > tests/abi/libnetmoon.abi
 
 docs:
