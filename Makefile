@@ -36,9 +36,12 @@ endif
 OPT ?= -O2 -g
 CFLAGS ?=
 BASE_CFLAGS := -std=gnu11 -D_GNU_SOURCE $(OPT) $(WARNINGS) -Iinclude
+NO_UNDEFINED := -Wl,--no-undefined
 ifneq ($(SANITIZE),)
 BASE_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 SAN_LDFLAGS := -fsanitize=$(SANITIZE)
+# clang leaves the sanitizer runtime to the executable, not the shared library.
+NO_UNDEFINED :=
 endif
 LIB_CFLAGS := $(BASE_CFLAGS) -DNETMOON_BUILDING -fvisibility=hidden $(CFLAGS)
 APP_CFLAGS := $(BASE_CFLAGS) $(CFLAGS)
@@ -103,7 +106,7 @@ $(SHARED_LIB): $(SHARED_OBJS) $(MAP)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) -shared -fPIC $(SAN_LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--version-script=$(MAP) \
-	  -Wl,--no-undefined -o $@ $(SHARED_OBJS) -lpthread
+	  $(NO_UNDEFINED) -o $@ $(SHARED_OBJS) -lpthread
 
 $(BUILD)/lib/$(SONAME): $(SHARED_LIB)
 	$(Q)ln -sf libnetmoon.so.$(VERSION) $@
