@@ -254,8 +254,9 @@ static uint32_t frame_vmeta(const struct netmoon_conntable *ct, const struct net
 	return vm;
 }
 
-static void key_build(const struct netmoon_conntable *ct, const struct netmoon_frame *f,
-		      struct ct_key *k)
+/* Hot, with a caller in each entry point: inlined as when it had one. */
+static inline __attribute__((always_inline)) void
+key_build(const struct netmoon_conntable *ct, const struct netmoon_frame *f, struct ct_key *k)
 {
 	uint32_t vm = frame_vmeta(ct, f), ports = 0, rports;
 	bool per_ep = proto_has_ports(f->ip_proto);
@@ -283,8 +284,8 @@ static inline bool addr_eq(const uint64_t x[2], const uint64_t y[2])
 }
 
 /* Find the entry of k; *d = 0 when the frame's sender is its orig. */
-static struct netmoon_conn *ct_lookup(const struct netmoon_conntable *ct, const struct ct_key *k,
-				      unsigned *d)
+static inline __attribute__((always_inline)) struct netmoon_conn *
+ct_lookup(const struct netmoon_conntable *ct, const struct ct_key *k, unsigned *d)
 {
 	uint32_t i = ct->buckets[k->hash & ct->bmask];
 
@@ -679,43 +680,56 @@ unattributed:
 	return err ? err : 1;
 }
 
-NETMOON_API int netmoon_conntable_track(struct netmoon_conntable *ct,
-					const struct netmoon_frame *f, int64_t ts_ns,
-					const struct netmoon_conn **conn)
+/* What the table makes of a frame: a function of the frame alone. */
+enum ct_frame_kind {
+	FK_UNTRACKED = 0, /* no IP header, or a TCP/UDP/ICMP frame without its key */
+	FK_FRAGMENT,      /* a later fragment of a TCP/UDP/ICMP datagram: the fragment cache */
+	FK_KEYED,         /* looked up by its key */
+	FK_KEYED_LATER,   /* a later fragment of a protocol without ports: keyed by addresses */
+};
+
+static inline unsigned frame_kind(const struct netmoon_frame *f)
+{
+	bool nonfirst;
+
+	if (netmoon__unlikely(!(f->layers & NETMOON_FRAME_L_IP)))
+		return FK_UNTRACKED;
+	nonfirst = frame_nonfirst_fragment(f);
+	if (netmoon__unlikely(proto_needs_l4(f->ip_proto) && (nonfirst || !frame_has_key(f))))
+		return nonfirst ? FK_FRAGMENT : FK_UNTRACKED;
+	return nonfirst ? FK_KEYED_LATER : FK_KEYED;
+}
+
+/*
+ * One packet, after the arguments were checked: the single code path of
+ * netmoon_conntable_track() and netmoon_conntable_track_burst().  kind is
+ * frame_kind(f); k its key (built by key_build()) when kind is FK_KEYED or
+ * FK_KEYED_LATER, unused otherwise.  Returns what track() documents.
+ * Inlined into both, so that track() costs what it did before bursts.
+ */
+static inline __attribute__((always_inline)) int
+ct_track(struct netmoon_conntable *ct, const struct netmoon_frame *f, int64_t ts_ns,
+	 unsigned kind, const struct ct_key *k, const struct netmoon_conn **conn)
 {
 	struct netmoon_conn *e;
-	struct ct_key k;
 	int64_t now;
 	unsigned d = 0;
 	int err = 0;
-	bool nonfirst;
 
-	if (conn)
-		*conn = NULL;
-	if (!ct || !f || f->sz < netmoon__offsetofend(struct netmoon_frame, tcp_ack))
-		return -EINVAL;
-	if (ct->in_hook)
-		return -EBUSY;
 	now = ts_ns > ct->now ? ts_ns : ct->now;
 	ct->now = now;
 	ct->st.packets++;
 	if (netmoon__unlikely(now > ct->next_deadline))
 		ct_expire(ct, now, CT_TRACK_EXPIRE_BUDGET, &err);
 
-	if (netmoon__unlikely(!(f->layers & NETMOON_FRAME_L_IP))) {
+	if (netmoon__unlikely(kind == FK_UNTRACKED)) {
 		ct->st.untracked++;
 		return err ? err : 1;
 	}
-	nonfirst = frame_nonfirst_fragment(f);
-	if (netmoon__unlikely(proto_needs_l4(f->ip_proto) && (nonfirst || !frame_has_key(f)))) {
-		if (nonfirst)
-			return ct_track_fragment(ct, f, now, conn, err);
-		ct->st.untracked++;
-		return err ? err : 1;
-	}
+	if (netmoon__unlikely(kind == FK_FRAGMENT))
+		return ct_track_fragment(ct, f, now, conn, err);
 
-	key_build(ct, f, &k);
-	e = ct_lookup(ct, &k, &d);
+	e = ct_lookup(ct, k, &d);
 	if (e) {
 		int why = expiry_reason(ct, e, now);
 
@@ -747,11 +761,11 @@ NETMOON_API int netmoon_conntable_track(struct netmoon_conntable *ct,
 		if (netmoon__unlikely(e->state != old))
 			keep_err(&err, fire_state(ct, e, old));
 	} else {
-		e = ct_create(ct, f, &k, now, ts_ns, &d, &err);
+		e = ct_create(ct, f, k, now, ts_ns, &d, &err);
 		if (!e)
 			return err ? err : NETMOON_E_TABLE_FULL;
 	}
-	if (nonfirst)
+	if (kind == FK_KEYED_LATER)
 		ct->st.frag_attributed++; /* a fragment of a protocol without ports */
 	else if (netmoon__unlikely(f->ip_flags & NETMOON_FRAME_IP_F_FRAGMENT) &&
 		 proto_needs_l4(f->ip_proto))
@@ -759,6 +773,141 @@ NETMOON_API int netmoon_conntable_track(struct netmoon_conntable *ct,
 	if (conn)
 		*conn = e;
 	return err;
+}
+
+/* The part of struct netmoon_frame the table reads. */
+#define CT_FRAME_MIN_SZ netmoon__offsetofend(struct netmoon_frame, tcp_ack)
+
+NETMOON_API int netmoon_conntable_track(struct netmoon_conntable *ct,
+					const struct netmoon_frame *f, int64_t ts_ns,
+					const struct netmoon_conn **conn)
+{
+	struct ct_key k;
+	unsigned kind;
+
+	if (conn)
+		*conn = NULL;
+	if (!ct || !f || f->sz < CT_FRAME_MIN_SZ)
+		return -EINVAL;
+	if (ct->in_hook)
+		return -EBUSY;
+	kind = frame_kind(f);
+	if (kind >= FK_KEYED)
+		key_build(ct, f, &k);
+	return ct_track(ct, f, ts_ns, kind, &k, conn);
+}
+
+/*
+ * Bursts: the keys of the frames ahead are computed into a ring, their
+ * buckets prefetched CT_PF_BUCKET frames ahead, and those buckets read to
+ * prefetch the chain's first entry CT_PF_ENTRY frames ahead, so the two
+ * dependent cache misses of a lookup overlap with the work on earlier
+ * frames.  The prefetches are only hints: an earlier frame of the burst may
+ * create, evict or move the entry in between, and ct_track() looks it up
+ * again from scratch.
+ */
+#define CT_PF_BUCKET 16
+#define CT_PF_ENTRY 8
+#define CT_RING 32 /* a power of two above CT_PF_BUCKET */
+
+_Static_assert(CT_RING > CT_PF_BUCKET && CT_PF_BUCKET > CT_PF_ENTRY &&
+		       (CT_RING & (CT_RING - 1)) == 0,
+	       "prefetch distances do not fit the ring");
+
+struct ct_ahead {
+	struct ct_key k;
+	unsigned kind;
+};
+
+static inline const struct netmoon_frame *burst_frame(const struct netmoon_frame *frames,
+						      size_t stride, size_t i)
+{
+	/* Through an integer: the stride is the caller's sizeof, not ours. */
+	return (const struct netmoon_frame *)((uintptr_t)frames + i * stride);
+}
+
+/* Classify and key frame f into a, and prefetch its bucket. */
+static inline void burst_prepare(const struct netmoon_conntable *ct,
+				 const struct netmoon_frame *f, struct ct_ahead *a)
+{
+	a->kind = frame_kind(f);
+	if (a->kind >= FK_KEYED) {
+		key_build(ct, f, &a->k);
+		__builtin_prefetch(&ct->buckets[a->k.hash & ct->bmask], 0, 3);
+	}
+}
+
+/*
+ * Prefetch the first 128 bytes of an entry: the key and links, and the
+ * counters.  Entries are 176 bytes and only 16-byte aligned, so those bytes
+ * span two or three cache lines.
+ */
+static inline void prefetch_entry(const struct netmoon_conn *e)
+{
+	uintptr_t p = (uintptr_t)e;
+
+	__builtin_prefetch((const void *)p, 1, 3);
+	__builtin_prefetch((const void *)(p + 64), 1, 3);
+	__builtin_prefetch((const void *)(p + 127), 1, 3);
+}
+
+/* Prefetch the first entry of a's bucket. */
+static inline void burst_prefetch_entry(const struct netmoon_conntable *ct,
+					const struct ct_ahead *a)
+{
+	uint32_t i;
+
+	if (a->kind < FK_KEYED)
+		return;
+	i = ct->buckets[a->k.hash & ct->bmask];
+	if (i)
+		prefetch_entry(&ct->ents[i - 1]);
+}
+
+NETMOON_API int64_t netmoon_conntable_track_burst(struct netmoon_conntable *ct,
+						  const struct netmoon_frame *frames,
+						  const int64_t *ts_ns, size_t n)
+{
+	struct ct_ahead ring[CT_RING];
+	size_t stride, i;
+	int64_t tracked = 0;
+	int err = 0;
+
+	if (!ct)
+		return -EINVAL;
+	if (!n)
+		return 0;
+	if (!frames || !ts_ns)
+		return -EINVAL;
+	stride = frames->sz;
+	if (stride < CT_FRAME_MIN_SZ || stride % _Alignof(struct netmoon_frame))
+		return -EINVAL;
+	for (i = 1; i < n; i++)
+		if (burst_frame(frames, stride, i)->sz != stride)
+			return -EINVAL;
+	if (ct->in_hook)
+		return -EBUSY;
+
+	for (i = 0; i < n && i < CT_PF_BUCKET; i++)
+		burst_prepare(ct, burst_frame(frames, stride, i), &ring[i]);
+	for (i = 0; i < n && i < CT_PF_ENTRY; i++)
+		burst_prefetch_entry(ct, &ring[i]);
+	for (i = 0; i < n; i++) {
+		const struct ct_ahead *a = &ring[i % CT_RING];
+		int rc;
+
+		if (i + CT_PF_BUCKET < n)
+			burst_prepare(ct, burst_frame(frames, stride, i + CT_PF_BUCKET),
+				      &ring[(i + CT_PF_BUCKET) % CT_RING]);
+		if (i + CT_PF_ENTRY < n)
+			burst_prefetch_entry(ct, &ring[(i + CT_PF_ENTRY) % CT_RING]);
+		rc = ct_track(ct, burst_frame(frames, stride, i), ts_ns[i], a->kind, &a->k, NULL);
+		if (netmoon__likely(rc == 0))
+			tracked++;
+		else if (rc < 0 && rc != NETMOON_E_TABLE_FULL && !err)
+			err = rc;
+	}
+	return err ? err : tracked;
 }
 
 /* --- public: life cycle ------------------------------------------------ */

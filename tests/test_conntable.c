@@ -1842,6 +1842,513 @@ static void test_churn(void **state)
 	netmoon_conntable_free(ct);
 }
 
+/* --- bursts ------------------------------------------------------------------ */
+
+/*
+ * netmoon_conntable_track_burst() must leave exactly what one
+ * netmoon_conntable_track() per frame leaves.  A pseudo-random mix of
+ * traffic (deterministic: a fixed xorshift seed) goes through track() on
+ * one table and through track_burst() in bursts of varying sizes on
+ * another; the hooks of both log every event, and the logs, the stats and
+ * every remaining connection must be the same.  The table is small and the
+ * timeouts short, so evictions, expiry (in track's incremental expiry and
+ * when full), reuse of closed tuples and refusals all happen.
+ */
+
+struct bev {
+	char ev;           /* n(ew) s(tate) c(lose) r(emove) */
+	int arg;           /* old state, remove reason */
+	uint64_t id;
+	int state;
+	uint64_t pkts;     /* both directions, at the event */
+};
+
+struct blog {
+	struct bev ev[60000];
+	size_t n;
+	int remove_err;    /* on_remove of ids divisible by 29 returns this */
+};
+
+static void blog_add(struct blog *l, char ev, int arg, const struct netmoon_conn *c)
+{
+	struct netmoon_conn_info in = info_of(c);
+
+	assert_true(l->n < sizeof(l->ev) / sizeof(l->ev[0]));
+	l->ev[l->n++] = (struct bev){ ev, arg, in.id, in.state, in.orig.pkts + in.resp.pkts };
+}
+
+static int bh_new(const struct netmoon_conn *c, void *u)
+{
+	blog_add(u, 'n', 0, c);
+	return 0;
+}
+
+static int bh_state(const struct netmoon_conn *c, int old, void *u)
+{
+	blog_add(u, 's', old, c);
+	return 0;
+}
+
+static int bh_close(const struct netmoon_conn *c, void *u)
+{
+	blog_add(u, 'c', 0, c);
+	return 0;
+}
+
+static int bh_remove(const struct netmoon_conn *c, int reason, void *u)
+{
+	struct blog *l = u;
+
+	blog_add(l, 'r', reason, c);
+	return info_of(c).id % 29 == 0 ? l->remove_err : 0;
+}
+
+static uint64_t xs_state;
+
+static uint32_t xs(void)
+{
+	xs_state ^= xs_state << 13;
+	xs_state ^= xs_state >> 7;
+	xs_state ^= xs_state << 17;
+	return (uint32_t)(xs_state >> 16);
+}
+
+/* One endpoint pair of the mix, with where its TCP conversation is. */
+struct bflow {
+	struct flow fl;
+	char a[48], b[48];
+	int step;
+	uint32_t sa, sb;   /* next sequence numbers of a and b */
+};
+
+#define BFLOWS 150
+
+static void bflow_init(struct bflow *bf, unsigned i)
+{
+	static const uint8_t protos[] = { 6, 6, 6, 6, 17, 17, 1, 58, 47 };
+	uint8_t proto = protos[i % sizeof(protos)];
+	int v6 = proto == 58 || i % 5 == 1;
+
+	memset(bf, 0, sizeof(*bf));
+	if (v6) {
+		snprintf(bf->a, sizeof(bf->a), "2001:db8::%x", 1 + i % 7);
+		snprintf(bf->b, sizeof(bf->b), "2001:db8:1::%x", 1 + i);
+	} else {
+		snprintf(bf->a, sizeof(bf->a), "10.0.%u.%u", i % 3, 1 + i % 7);
+		snprintf(bf->b, sizeof(bf->b), "192.0.2.%u", 1 + i);
+	}
+	bf->fl.v6 = v6;
+	bf->fl.a = bf->a;
+	bf->fl.b = bf->b;
+	bf->fl.proto = proto;
+	bf->fl.ap = (uint16_t)(30000 + i);
+	bf->fl.bp = proto == 17 ? 53 : 443;
+	if (i % 11 == 3) {
+		bf->fl.nvlan = 1 + (i % 2);
+		bf->fl.vlan[0] = (uint16_t)(100 + i % 4);
+		bf->fl.vlan[1] = 7;
+	}
+	bf->step = i % 4 == 2 ? 3 : 0; /* some TCP flows are picked up mid-stream */
+	bf->sa = 1000 * i;
+	bf->sb = 7000 * i + 13;
+}
+
+/* The next TCP segment of bf: handshake, data, then a close by FIN or RST. */
+static void bflow_tcp(struct bflow *bf, struct netmoon_frame *f)
+{
+	int from_b = 0;
+	uint8_t fl = ACK;
+	uint32_t len = 0;
+
+	switch (bf->step) {
+	case 0: fl = SYN; break;
+	case 1: from_b = 1; fl = SYN | ACK; break;
+	case 2: break;
+	case 8: /* close: FIN from a, ack, FIN from b, ack; or a RST now and then */
+		if (xs() % 4 == 0) {
+			from_b = (int)(xs() & 1);
+			fl = RST | ACK;
+			bf->step = 100;
+		} else {
+			fl = FIN | ACK;
+		}
+		break;
+	case 9: from_b = 1; break;
+	case 10: from_b = 1; fl = FIN | ACK; break;
+	case 11: bf->step = 100; break;
+	default:
+		from_b = (int)(xs() & 1);
+		fl = ACK | PSH;
+		len = 1 + xs() % 1400;
+		break;
+	}
+	mkframe(f, &bf->fl, from_b);
+	f->tcp_flags = fl;
+	f->tcp_seq = from_b ? bf->sb : bf->sa;
+	f->tcp_ack = (fl & ACK) ? (from_b ? bf->sa : bf->sb) : 0;
+	f->tcp_window = 1000;
+	set_sizes(f, 20, len);
+	if (from_b)
+		bf->sb += len + !!(fl & (SYN | FIN));
+	else
+		bf->sa += len + !!(fl & (SYN | FIN));
+	if (bf->step == 100) { /* start again on the same tuple, new ISNs */
+		bf->step = 0;
+		bf->sa += 100000;
+		bf->sb += 300000;
+	} else {
+		bf->step++;
+	}
+}
+
+/* n frames of mixed traffic and their time stamps. */
+static void burst_mix(struct netmoon_frame *fr, int64_t *ts, size_t n)
+{
+	struct bflow *flows = calloc(BFLOWS, sizeof(*flows));
+	int64_t t = T0;
+	uint16_t frag_id = 1;
+
+	assert_non_null(flows);
+	xs_state = 0x9e3779b97f4a7c15u;
+	for (unsigned i = 0; i < BFLOWS; i++)
+		bflow_init(&flows[i], i);
+	for (size_t i = 0; i < n; i++) {
+		/* Mostly 1-2000 us apart; now and then a gap past the short timeouts, or a step back. */
+		uint32_t r = xs() % 1000;
+		/* A few hot flows and a long tail: the tail churns through the small table. */
+		struct bflow *bf = &flows[xs() % 4 ? xs() % 40 : xs() % BFLOWS];
+		struct netmoon_frame *f = &fr[i];
+
+		if (r < 5)
+			t += SEC(3) + US(xs() % 1000000);
+		else if (r < 15)
+			t -= MS(50);
+		else
+			t += US(1 + xs() % 2000);
+		ts[i] = t;
+		r = xs() % 100;
+		if (r < 3) {
+			/* not IP */
+			memset(f, 0, sizeof(*f));
+			f->sz = sizeof(*f);
+			f->reason = NETMOON_FRAME_R_NOT_IP;
+			f->layers = NETMOON_FRAME_L_LINK;
+			f->wirelen = 60;
+		} else if (r < 5 && bf->fl.proto == 6) {
+			/* TCP header cut off */
+			mkframe(f, &bf->fl, 0);
+			f->reason = NETMOON_FRAME_R_TRUNC_L4;
+			f->layers &= ~NETMOON_FRAME_L_L4;
+			set_sizes(f, 20, 0);
+		} else if (r < 12 && i + 1 < n && bf->fl.proto != 6) {
+			/* a datagram in two fragments; sometimes the first one is lost */
+			int lost = xs() % 4 == 0;
+
+			mkframe(f, &bf->fl, 0);
+			f->ip_flags = NETMOON_FRAME_IP_F_FRAGMENT | NETMOON_FRAME_IP_F_MORE_FRAGS;
+			f->frag_id = frag_id;
+			f->icmp_type = bf->fl.proto == 58 ? 128 : 8;
+			f->icmp_id = 77;
+			set_sizes(f, 8, 1472);
+			if (lost)
+				f->frag_id = 0xffff; /* another datagram's first fragment */
+			i++;
+			ts[i] = t + 1;
+			f = &fr[i];
+			mkframe(f, &bf->fl, 0);
+			f->reason = NETMOON_FRAME_R_FRAGMENT;
+			f->layers = NETMOON_FRAME_L_LINK | NETMOON_FRAME_L_IP;
+			f->src_port = f->dst_port = 9;
+			f->ip_flags = NETMOON_FRAME_IP_F_FRAGMENT;
+			f->frag_id = frag_id++;
+			f->frag_offset = 1480;
+			set_sizes(f, 0, 300);
+		} else if (bf->fl.proto == 6) {
+			bflow_tcp(bf, f);
+		} else if (bf->fl.proto == 1 || bf->fl.proto == 58) {
+			int from_b = (int)(xs() & 1);
+
+			mkframe(f, &bf->fl, from_b);
+			f->src_port = f->dst_port = 0;
+			f->icmp_type = bf->fl.proto == 1 ? (from_b ? 0 : 8) : (from_b ? 129 : 128);
+			f->icmp_id = 77;
+			set_sizes(f, 8, 56);
+		} else {
+			mkframe(f, &bf->fl, (int)(xs() & 1));
+			set_sizes(f, bf->fl.proto == 17 ? 8 : 4, xs() % 512);
+		}
+	}
+	free(flows);
+}
+
+static struct netmoon_conntable *burst_table(uint32_t flags, struct blog *log, int remove_err)
+{
+	NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 64, .flags = flags,
+		     .idle_timeout_ns = SEC(2), .tcp_syn_timeout_ns = SEC(1),
+		     .tcp_closed_timeout_ns = MS(500), .tcp_established_timeout_ns = SEC(5),
+		     .frag_slots = 16);
+	NETMOON_OPTS(netmoon_conntable_hooks, h, .on_new = bh_new, .on_state = bh_state,
+		     .on_close = bh_close, .on_remove = bh_remove);
+	struct netmoon_conntable *ct = NULL;
+
+	assert_int_equal(netmoon_conntable_new(&ct, &o), 0);
+	memset(log, 0, sizeof(*log));
+	log->remove_err = remove_err;
+	assert_int_equal(netmoon_conntable_set_hooks(ct, &h, log), 0);
+	return ct;
+}
+
+/* Both tables hold the same connections, in the same order, with the same state. */
+static void assert_same_tables(const struct netmoon_conntable *a, const struct netmoon_conntable *b)
+{
+	struct netmoon_conntable_stats sa = stats_of(a), sb = stats_of(b);
+	const struct netmoon_conn *ca = NULL, *cb = NULL;
+	size_t n = 0;
+
+	assert_memory_equal(&sa, &sb, sizeof(sa));
+	for (;;) {
+		ca = netmoon_conntable_next(a, ca);
+		cb = netmoon_conntable_next(b, cb);
+		if (!ca || !cb)
+			break;
+		struct netmoon_conn_info ia = info_of(ca), ib = info_of(cb);
+
+		assert_memory_equal(&ia, &ib, sizeof(ia));
+		n++;
+	}
+	assert_null(ca);
+	assert_null(cb);
+	assert_int_equal(n, sa.active);
+}
+
+static void assert_same_logs(const struct blog *a, const struct blog *b)
+{
+	assert_int_equal(a->n, b->n);
+	for (size_t i = 0; i < a->n; i++) {
+		const struct bev *x = &a->ev[i], *y = &b->ev[i];
+
+		if (x->ev != y->ev || x->arg != y->arg || x->id != y->id || x->state != y->state ||
+		    x->pkts != y->pkts)
+			fail_msg("event %zu: %c(%" PRIu64 ",%d,%d,%" PRIu64 ") vs %c(%" PRIu64
+				 ",%d,%d,%" PRIu64 ")",
+				 i, x->ev, x->id, x->arg, x->state, x->pkts, y->ev, y->id, y->arg,
+				 y->state, y->pkts);
+	}
+}
+
+#define BURST_FRAMES 6000
+
+/*
+ * Frames copied into a buffer with another stride (a caller built against a
+ * smaller or a larger struct netmoon_frame), each frame's sz set to it.
+ */
+static void *restride(const struct netmoon_frame *fr, size_t n, size_t stride)
+{
+	uint64_t *buf = calloc(n, stride);
+	size_t copy = stride < sizeof(*fr) ? stride : sizeof(*fr);
+
+	assert_non_null(buf);
+	for (size_t i = 0; i < n; i++) {
+		struct netmoon_frame *f = (struct netmoon_frame *)((uintptr_t)buf + i * stride);
+
+		memcpy(f, &fr[i], copy);
+		f->sz = stride;
+	}
+	return buf;
+}
+
+static void burst_equivalence(uint32_t flags, int remove_err, size_t stride)
+{
+	static const size_t sizes[] = { 1, 7, 64, 1000, 2, 33, 17, 300, 5, 128 };
+	struct netmoon_frame *fr = calloc(BURST_FRAMES, sizeof(*fr));
+	int64_t *ts = calloc(BURST_FRAMES, sizeof(*ts));
+	struct blog *la = malloc(sizeof(*la)), *lb = malloc(sizeof(*lb));
+	struct netmoon_conntable *a, *b;
+	const struct netmoon_frame *bf;
+	void *alt = NULL;
+	size_t i = 0, k = 0, errs = 0;
+
+	assert_non_null(fr);
+	assert_non_null(ts);
+	assert_non_null(la);
+	assert_non_null(lb);
+	burst_mix(fr, ts, BURST_FRAMES);
+	bf = fr;
+	if (stride != sizeof(*fr))
+		bf = alt = restride(fr, BURST_FRAMES, stride);
+	a = burst_table(flags, la, remove_err);
+	b = burst_table(flags, lb, remove_err);
+	while (i < BURST_FRAMES) {
+		size_t n = sizes[k++ % (sizeof(sizes) / sizeof(sizes[0]))];
+		int64_t want = 0, got;
+		int err = 0;
+
+		if (n > BURST_FRAMES - i)
+			n = BURST_FRAMES - i;
+		/* What the burst must return, from track()'s results frame by frame. */
+		for (size_t j = i; j < i + n; j++) {
+			int rc = netmoon_conntable_track(a, &fr[j], ts[j], NULL);
+
+			assert_true(rc == 0 || rc == 1 || rc == NETMOON_E_TABLE_FULL ||
+				    rc == remove_err);
+			if (rc == 0)
+				want++;
+			else if (rc < 0 && rc != NETMOON_E_TABLE_FULL && !err)
+				err = rc;
+		}
+		if (err) {
+			want = err;
+			errs++;
+		}
+		got = netmoon_conntable_track_burst(
+			b, (const struct netmoon_frame *)((uintptr_t)bf + i * stride), &ts[i], n);
+		assert_int_equal(got, want);
+		i += n;
+		/* Now and then compare everything mid-stream too. */
+		if (k % 4 == 0) {
+			assert_same_logs(la, lb);
+			assert_same_tables(a, b);
+		}
+	}
+	assert_same_logs(la, lb);
+	assert_same_tables(a, b);
+	/* The mix really went through the paths it is meant to cover. */
+	{
+		struct netmoon_conntable_stats st = stats_of(a);
+
+		assert_int_equal(st.packets, BURST_FRAMES);
+		assert_true(st.untracked > 0);
+		assert_true(st.frag_attributed > 0);
+		assert_true(st.frag_unattributed > 0);
+		assert_true(st.expired > 0);
+		assert_true(st.closed > 0);
+		assert_true(st.reused > 0);
+		if (flags & NETMOON_CT_F_NO_EVICT)
+			assert_true(st.refused > 0);
+		else
+			assert_true(st.evicted > 0);
+		if (remove_err)
+			assert_true(errs > 0);
+	}
+	netmoon_conntable_free(a);
+	netmoon_conntable_free(b);
+	assert_same_logs(la, lb); /* the flush on free, too */
+	free(alt);
+	free(la);
+	free(lb);
+	free(ts);
+	free(fr);
+}
+
+static void test_burst_equivalence(void **state)
+{
+	(void)state;
+	burst_equivalence(0, 0, sizeof(struct netmoon_frame));
+}
+
+static void test_burst_equivalence_no_evict(void **state)
+{
+	(void)state;
+	burst_equivalence(NETMOON_CT_F_NO_EVICT, 0, sizeof(struct netmoon_frame));
+}
+
+/* Hook errors: the burst goes on, and returns the first one. */
+static void test_burst_hook_errors(void **state)
+{
+	(void)state;
+	burst_equivalence(0, -EIO, sizeof(struct netmoon_frame));
+}
+
+/* Callers built against a smaller or larger struct netmoon_frame. */
+static void test_burst_stride(void **state)
+{
+	/* The table reads up to tcp_ack; a smaller caller's struct ends at least there. */
+	size_t small = (offsetof(struct netmoon_frame, tcp_ack) + sizeof(uint32_t) + 7) & ~(size_t)7;
+
+	(void)state;
+	burst_equivalence(0, 0, small);
+	burst_equivalence(0, 0, sizeof(struct netmoon_frame) + 24);
+}
+
+static struct netmoon_conntable *burst_reentry_ct;
+static int64_t burst_reentry_rc;
+
+static int h_burst_reenter(const struct netmoon_conn *c, void *u)
+{
+	struct netmoon_frame f;
+	int64_t ts = T0;
+
+	(void)c;
+	(void)u;
+	mkframe(&f, &web4, 0);
+	burst_reentry_rc = netmoon_conntable_track_burst(burst_reentry_ct, &f, &ts, 1);
+	return 0;
+}
+
+static void test_burst_args(void **state)
+{
+	NETMOON_OPTS(netmoon_conntable_hooks, h, .on_new = h_burst_reenter);
+	struct netmoon_conntable *ct = mktable(16, 0);
+	struct netmoon_frame f[3];
+	int64_t ts[3] = { T0, T0 + 1, T0 + 2 };
+	size_t min = offsetof(struct netmoon_frame, tcp_ack) + sizeof(uint32_t);
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		mkframe(&f[i], &web4, i & 1);
+		f[i].tcp_flags = ACK;
+		set_sizes(&f[i], 20, 10);
+	}
+	assert_int_equal(netmoon_conntable_track_burst(NULL, f, ts, 3), -EINVAL);
+	assert_int_equal(netmoon_conntable_track_burst(ct, NULL, ts, 3), -EINVAL);
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, NULL, 3), -EINVAL);
+	/* n == 0: nothing to do, whatever the arrays. */
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 0), 0);
+	assert_int_equal(netmoon_conntable_track_burst(ct, NULL, NULL, 0), 0);
+	/* sz too small (one byte short of tcp_ack), or not a multiple of the alignment. */
+	f[0].sz = min - 1;
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 1), -EINVAL);
+	f[0].sz = sizeof(f[0]) + 1;
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 1), -EINVAL);
+	f[0].sz = 0;
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 1), -EINVAL);
+	/* A later frame whose sz differs: refused before anything is done. */
+	f[0].sz = sizeof(f[0]);
+	f[2].sz = sizeof(f[2]) - 8;
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 3), -EINVAL);
+	assert_int_equal(stats_of(ct).packets, 0);
+	assert_int_equal(stats_of(ct).active, 0);
+	/* The good burst: 3 packets of one (mid-stream) connection. */
+	f[2].sz = sizeof(f[2]);
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 3), 3);
+	assert_int_equal(stats_of(ct).packets, 3);
+	assert_int_equal(stats_of(ct).active, 1);
+	{
+		const struct netmoon_conn *c = netmoon_conntable_next(ct, NULL);
+
+		assert_non_null(c);
+		/* 10.0.0.1 sent frames 0 and 2, 192.0.2.80 frame 1 */
+		assert_int_equal(info_of(c).orig.pkts + info_of(c).resp.pkts, 3);
+		assert_int_equal(info_of(c).ts_last_ns, T0 + 2);
+	}
+	/* Untracked and refused frames are not counted in the result. */
+	memset(&f[1], 0, sizeof(f[1]));
+	f[1].sz = sizeof(f[1]);
+	f[1].layers = NETMOON_FRAME_L_LINK;
+	assert_int_equal(netmoon_conntable_track_burst(ct, f, ts, 3), 2);
+	assert_int_equal(stats_of(ct).untracked, 1);
+	assert_int_equal(stats_of(ct).packets, 6);
+	netmoon_conntable_free(ct);
+
+	/* From inside a hook, the table refuses the burst. */
+	burst_reentry_ct = mktable(4, 0);
+	assert_int_equal(netmoon_conntable_set_hooks(burst_reentry_ct, &h, NULL), 0);
+	assert_int_equal(netmoon_conntable_track(burst_reentry_ct, &f[0], T0, NULL), 0);
+	assert_int_equal(burst_reentry_rc, -EBUSY);
+	assert_int_equal(stats_of(burst_reentry_ct).packets, 1);
+	netmoon_conntable_free(burst_reentry_ct);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1880,6 +2387,11 @@ int main(void)
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_memory_budget),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_burst_equivalence),
+		cmocka_unit_test(test_burst_equivalence_no_evict),
+		cmocka_unit_test(test_burst_hook_errors),
+		cmocka_unit_test(test_burst_stride),
+		cmocka_unit_test(test_burst_args),
 	};
 
 	return cmocka_run_group_tests_name("conntable", tests, NULL, NULL);
