@@ -165,4 +165,21 @@ int netmoon__capture_error(struct netmoon_capture *cap, int err, uint64_t off,
 /* Message for a failed netmoon__source_fill(): "read error: ..." and so on. */
 int netmoon__capture_source_error(struct netmoon_capture *cap, int err);
 
+/* Capture files are in either byte order: read host order, swapping when told. */
+static inline uint32_t netmoon__rd32x(const uint8_t *p, bool swap)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swap ? __builtin_bswap32(v) : v;
+}
+
+static inline uint16_t netmoon__rd16x(const uint8_t *p, bool swap)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return swap ? __builtin_bswap16(v) : v;
+}
+
 #endif /* NETMOON_CAPTURE_INT_H */

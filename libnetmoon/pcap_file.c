@@ -42,22 +42,6 @@ struct pcap_priv {
 	enum pcap_lengths lengths;
 };
 
-static inline uint32_t rd32(const uint8_t *p, bool swap)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return swap ? __builtin_bswap32(v) : v;
-}
-
-static inline uint16_t rd16(const uint8_t *p, bool swap)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return swap ? __builtin_bswap16(v) : v;
-}
-
 /*
  * One record, any case: the refill, the version quirks, the errors.  Not
  * inlined, so that the fast path below stays a leaf function.
@@ -81,10 +65,10 @@ static __attribute__((noinline)) int pcap_next_slow(struct netmoon_capture *cap,
 					      netmoon__source_avail(src), PCAP_REC_HDR);
 	}
 	p = src->cur;
-	sec = rd32(p, swap);
-	frac = rd32(p + 4, swap);
-	caplen = rd32(p + 8, swap);
-	len = rd32(p + 12, swap);
+	sec = netmoon__rd32x(p, swap);
+	frac = netmoon__rd32x(p + 4, swap);
+	caplen = netmoon__rd32x(p + 8, swap);
+	len = netmoon__rd32x(p + 12, swap);
 
 	if (pp->lengths == LENGTHS_SWAPPED ||
 	    (pp->lengths == LENGTHS_MAYBE_SWAPPED && caplen > len)) {
@@ -131,14 +115,14 @@ static inline __attribute__((always_inline)) int pcap_next(struct netmoon_captur
 	uint32_t caplen;
 
 	if (netmoon__likely(avail >= PCAP_REC_HDR)) {
-		caplen = rd32(p + 8, swap);
+		caplen = netmoon__rd32x(p + 8, swap);
 		if (netmoon__likely(pp->lengths == LENGTHS_NORMAL && caplen <= pp->max_caplen &&
 				    avail - PCAP_REC_HDR >= caplen)) {
 			cap->pkt.data = p + PCAP_REC_HDR;
 			cap->pkt.caplen = caplen;
-			cap->pkt.wirelen = rd32(p + 12, swap);
-			cap->pkt.ts_ns = (int64_t)rd32(p, swap) * 1000000000 +
-					 (int64_t)rd32(p + 4, swap) * pp->frac_mult;
+			cap->pkt.wirelen = netmoon__rd32x(p + 12, swap);
+			cap->pkt.ts_ns = (int64_t)netmoon__rd32x(p, swap) * 1000000000 +
+					 (int64_t)netmoon__rd32x(p + 4, swap) * pp->frac_mult;
 			src->cur = p + PCAP_REC_HDR + caplen;
 			return 1;
 		}
@@ -194,11 +178,11 @@ int netmoon__pcap_open(struct netmoon_capture *cap)
 	p = src->cur;
 	memcpy(&magic, p, sizeof(magic));
 	swap = magic != NETMOON__PCAP_MAGIC_US && magic != NETMOON__PCAP_MAGIC_NS;
-	magic = rd32(p, swap);
-	vmaj = rd16(p + 4, swap);
-	vmin = rd16(p + 6, swap);
-	snaplen = rd32(p + 16, swap);
-	lt = rd32(p + 20, swap);
+	magic = netmoon__rd32x(p, swap);
+	vmaj = netmoon__rd16x(p + 4, swap);
+	vmin = netmoon__rd16x(p + 6, swap);
+	snaplen = netmoon__rd32x(p + 16, swap);
+	lt = netmoon__rd32x(p + 20, swap);
 
 	/* libpcap also reads 2.x only (and DG/UX's 543.0, which we do not). */
 	if (vmaj != 2)

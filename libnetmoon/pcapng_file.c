@@ -68,22 +68,6 @@ struct ng_priv {
 	struct ng_iface *ifs;
 };
 
-static inline uint32_t rd32(const uint8_t *p, bool swap)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return swap ? __builtin_bswap32(v) : v;
-}
-
-static inline uint16_t rd16(const uint8_t *p, bool swap)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return swap ? __builtin_bswap16(v) : v;
-}
-
 static inline uint64_t rd64(const uint8_t *p, bool swap)
 {
 	uint64_t v;
@@ -168,8 +152,8 @@ static int ng_opt_next(struct ng_opt_iter *it, uint16_t *code, uint16_t *len, co
 		return 0;
 	if (left < 4)
 		return -1;
-	*code = rd16(it->p, it->swap);
-	*len = rd16(it->p + 2, it->swap);
+	*code = netmoon__rd16x(it->p, it->swap);
+	*len = netmoon__rd16x(it->p + 2, it->swap);
 	if (*code == OPT_ENDOFOPT)
 		return 0;
 	padded = ((size_t)*len + 3) & ~(size_t)3;
@@ -191,7 +175,7 @@ static int ng_opt_overrun(struct netmoon_capture *cap, uint64_t blk_off, const c
 					      "%s: %zu stray bytes after the options", blk, left);
 	return netmoon__capture_error(cap, NETMOON_E_CORRUPT, off,
 				      "%s: option %u of length %u overruns the block (%zu bytes left)",
-				      blk, rd16(it->p, it->swap), rd16(it->p + 2, it->swap),
+				      blk, netmoon__rd16x(it->p, it->swap), netmoon__rd16x(it->p + 2, it->swap),
 				      left - 4);
 }
 
@@ -226,7 +210,7 @@ static int ng_shb(struct netmoon_capture *cap, struct ng_priv *ng, bool first)
 		return netmoon__capture_error(cap, first ? NETMOON_E_FORMAT : NETMOON_E_CORRUPT,
 					      off + 8, "bad byte-order magic 0x%08" PRIx32
 					      " in section header block", bom);
-	len = rd32(p + 4, swap);
+	len = netmoon__rd32x(p + 4, swap);
 	if (len < SHB_MIN || len % 4 || len > NETMOON__MAX_RECORD)
 		return netmoon__capture_error(cap, NETMOON_E_CORRUPT, off,
 					      "bad section header block length %" PRIu32, len);
@@ -238,13 +222,13 @@ static int ng_shb(struct netmoon_capture *cap, struct ng_priv *ng, bool first)
 					      "truncated section header block: %zu of %" PRIu32
 					      " bytes", netmoon__source_avail(src), len);
 	p = src->cur;
-	if (rd32(p + len - 4, swap) != len)
+	if (netmoon__rd32x(p + len - 4, swap) != len)
 		return netmoon__capture_error(cap, NETMOON_E_CORRUPT, off,
 					      "section header block length %" PRIu32
 					      " does not match its trailing length %" PRIu32,
-					      len, rd32(p + len - 4, swap));
-	vmaj = rd16(p + 12, swap);
-	vmin = rd16(p + 14, swap);
+					      len, netmoon__rd32x(p + len - 4, swap));
+	vmaj = netmoon__rd16x(p + 12, swap);
+	vmin = netmoon__rd16x(p + 14, swap);
 	if (vmaj != 1 || (vmin != 0 && vmin != 2))
 		return netmoon__capture_error(cap, NETMOON_E_VERSION, off + 12,
 					      "unsupported pcapng version %u.%u (1.0 expected)",
@@ -280,8 +264,8 @@ static int ng_idb(struct netmoon_capture *cap, struct ng_priv *ng, const uint8_t
 					      "more than %u interfaces in one section",
 					      NG_MAX_IFACES);
 	it = (struct ng_opt_iter){ .p = p + 16, .end = p + len - 4, .swap = ng->swap };
-	ifc.linktype = rd16(p + 8, ng->swap);
-	ifc.snaplen = rd32(p + 12, ng->swap);
+	ifc.linktype = netmoon__rd16x(p + 8, ng->swap);
+	ifc.snaplen = netmoon__rd32x(p + 12, ng->swap);
 	iface_set_tsresol(&ifc, 6);
 	while ((r = ng_opt_next(&it, &code, &olen, &val)) > 0) {
 		switch (code) {
@@ -386,7 +370,7 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 						      netmoon__source_avail(src));
 		}
 		p = src->cur;
-		type = rd32(p, ng->swap);
+		type = netmoon__rd32x(p, ng->swap);
 		if (type == BT_SHB) {
 			/* Its length is in the byte order it is about to declare. */
 			r = ng_shb(cap, ng, false);
@@ -398,7 +382,7 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 			return 2;
 
 		off = netmoon__source_offset(src);
-		len = rd32(p + 4, ng->swap);
+		len = netmoon__rd32x(p + 4, ng->swap);
 		if (netmoon__unlikely(len < 12 || len % 4))
 			return netmoon__capture_error(cap, NETMOON_E_CORRUPT, off,
 						      "bad block length %" PRIu32
@@ -418,27 +402,27 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 						      netmoon__source_avail(src));
 		}
 		p = src->cur; /* a refill may have moved it */
-		if (netmoon__unlikely(rd32(p + len - 4, ng->swap) != len))
+		if (netmoon__unlikely(netmoon__rd32x(p + len - 4, ng->swap) != len))
 			return netmoon__capture_error(cap, NETMOON_E_CORRUPT, off,
 						      "block length %" PRIu32
 						      " does not match its trailing length %" PRIu32,
-						      len, rd32(p + len - 4, ng->swap));
+						      len, netmoon__rd32x(p + len - 4, ng->swap));
 
 		switch (type) {
 		case BT_EPB:
 			if (netmoon__unlikely(len < EPB_MIN))
 				goto too_short;
-			ifid = rd32(p + 8, ng->swap);
-			caplen = rd32(p + 20, ng->swap);
-			wirelen = rd32(p + 24, ng->swap);
+			ifid = netmoon__rd32x(p + 8, ng->swap);
+			caplen = netmoon__rd32x(p + 20, ng->swap);
+			wirelen = netmoon__rd32x(p + 24, ng->swap);
 			if (netmoon__unlikely(ifid >= ng->nif))
 				return ng_bad_iface(cap, ng, off, ifid);
 			if (netmoon__unlikely(caplen > len - EPB_MIN))
 				return ng_caplen_overrun(cap, off, caplen, len - EPB_MIN);
 			src->cur = p + len;
 			return ng_set_packet(cap, ng, p + 28, ifid,
-					     (uint64_t)rd32(p + 12, ng->swap) << 32 |
-						     rd32(p + 16, ng->swap),
+					     (uint64_t)netmoon__rd32x(p + 12, ng->swap) << 32 |
+						     netmoon__rd32x(p + 16, ng->swap),
 					     caplen, wirelen);
 		case BT_SPB: {
 			uint32_t room = len - SPB_MIN;
@@ -448,7 +432,7 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 			if (netmoon__unlikely(ng->nif == 0))
 				return ng_bad_iface(cap, ng, off, 0);
 			/* No captured length: the wire length cut by snaplen and the block. */
-			wirelen = rd32(p + 8, ng->swap);
+			wirelen = netmoon__rd32x(p + 8, ng->swap);
 			caplen = wirelen < room ? wirelen : room;
 			if (ng->ifs[0].snaplen && caplen > ng->ifs[0].snaplen)
 				caplen = ng->ifs[0].snaplen;
@@ -460,17 +444,17 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 		case BT_PB:
 			if (netmoon__unlikely(len < PB_MIN))
 				goto too_short;
-			ifid = rd16(p + 8, ng->swap);
-			caplen = rd32(p + 20, ng->swap);
-			wirelen = rd32(p + 24, ng->swap);
+			ifid = netmoon__rd16x(p + 8, ng->swap);
+			caplen = netmoon__rd32x(p + 20, ng->swap);
+			wirelen = netmoon__rd32x(p + 24, ng->swap);
 			if (netmoon__unlikely(ifid >= ng->nif))
 				return ng_bad_iface(cap, ng, off, ifid);
 			if (netmoon__unlikely(caplen > len - PB_MIN))
 				return ng_caplen_overrun(cap, off, caplen, len - PB_MIN);
 			src->cur = p + len;
 			return ng_set_packet(cap, ng, p + 28, ifid,
-					     (uint64_t)rd32(p + 12, ng->swap) << 32 |
-						     rd32(p + 16, ng->swap),
+					     (uint64_t)netmoon__rd32x(p + 12, ng->swap) << 32 |
+						     netmoon__rd32x(p + 16, ng->swap),
 					     caplen, wirelen);
 		case BT_IDB:
 			r = ng_idb(cap, ng, p, len, off);
@@ -503,17 +487,17 @@ static inline __attribute__((always_inline)) int ng_fast(struct netmoon_capture 
 	size_t avail = netmoon__source_avail(src);
 	uint32_t len, ifid, caplen;
 
-	if (netmoon__likely(avail >= EPB_MIN && rd32(p, swap) == BT_EPB)) {
-		len = rd32(p + 4, swap);
-		ifid = rd32(p + 8, swap);
-		caplen = rd32(p + 20, swap);
+	if (netmoon__likely(avail >= EPB_MIN && netmoon__rd32x(p, swap) == BT_EPB)) {
+		len = netmoon__rd32x(p + 4, swap);
+		ifid = netmoon__rd32x(p + 8, swap);
+		caplen = netmoon__rd32x(p + 20, swap);
 		if (netmoon__likely(len % 4 == 0 && len >= EPB_MIN && len <= avail &&
-				    len <= NETMOON__MAX_RECORD && rd32(p + len - 4, swap) == len &&
+				    len <= NETMOON__MAX_RECORD && netmoon__rd32x(p + len - 4, swap) == len &&
 				    ifid < ng->nif && caplen <= len - EPB_MIN)) {
 			src->cur = p + len;
 			return ng_set_packet(cap, ng, p + 28, ifid,
-					     (uint64_t)rd32(p + 12, swap) << 32 | rd32(p + 16, swap),
-					     caplen, rd32(p + 24, swap));
+					     (uint64_t)netmoon__rd32x(p + 12, swap) << 32 | netmoon__rd32x(p + 16, swap),
+					     caplen, netmoon__rd32x(p + 24, swap));
 		}
 	}
 	return ng_walk(cap, false);
