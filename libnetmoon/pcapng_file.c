@@ -36,7 +36,6 @@
 #define SHB_MIN 28
 #define IDB_MIN 20
 #define EPB_MIN 32
-#define PB_MIN 32
 #define SPB_MIN 16
 
 #define OPT_ENDOFOPT 0
@@ -410,9 +409,12 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 
 		switch (type) {
 		case BT_EPB:
+		case BT_PB:
+			/* The same layout, but the obsolete PB has a 16-bit interface id. */
 			if (netmoon__unlikely(len < EPB_MIN))
 				goto too_short;
-			ifid = netmoon__rd32x(p + 8, ng->swap);
+			ifid = type == BT_EPB ? netmoon__rd32x(p + 8, ng->swap)
+					      : netmoon__rd16x(p + 8, ng->swap);
 			caplen = netmoon__rd32x(p + 20, ng->swap);
 			wirelen = netmoon__rd32x(p + 24, ng->swap);
 			if (netmoon__unlikely(ifid >= ng->nif))
@@ -425,10 +427,11 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 						     netmoon__rd32x(p + 16, ng->swap),
 					     caplen, wirelen);
 		case BT_SPB: {
-			uint32_t room = len - SPB_MIN;
+			uint32_t room;
 
 			if (netmoon__unlikely(len < SPB_MIN))
 				goto too_short;
+			room = len - SPB_MIN;
 			if (netmoon__unlikely(ng->nif == 0))
 				return ng_bad_iface(cap, ng, off, 0);
 			/* No captured length: the wire length cut by snaplen and the block. */
@@ -441,21 +444,6 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 			cap->pkt.ts_ns = 0; /* the block has no time stamp */
 			return 1;
 		}
-		case BT_PB:
-			if (netmoon__unlikely(len < PB_MIN))
-				goto too_short;
-			ifid = netmoon__rd16x(p + 8, ng->swap);
-			caplen = netmoon__rd32x(p + 20, ng->swap);
-			wirelen = netmoon__rd32x(p + 24, ng->swap);
-			if (netmoon__unlikely(ifid >= ng->nif))
-				return ng_bad_iface(cap, ng, off, ifid);
-			if (netmoon__unlikely(caplen > len - PB_MIN))
-				return ng_caplen_overrun(cap, off, caplen, len - PB_MIN);
-			src->cur = p + len;
-			return ng_set_packet(cap, ng, p + 28, ifid,
-					     (uint64_t)netmoon__rd32x(p + 12, ng->swap) << 32 |
-						     netmoon__rd32x(p + 16, ng->swap),
-					     caplen, wirelen);
 		case BT_IDB:
 			r = ng_idb(cap, ng, p, len, off);
 			if (r)
