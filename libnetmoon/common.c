@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Error strings, version, and the options-struct helpers. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -39,6 +41,50 @@ int netmoon__copy_out(void *dst, const void *src, size_t lib_sz)
 	memcpy((uint8_t *)dst + sizeof(size_t), (const uint8_t *)src + sizeof(size_t),
 	       sz - sizeof(size_t));
 	return 0;
+}
+
+/* Below this, calloc(): a huge page would mostly be wasted. */
+#define BIG_MIN ((size_t)2 << 20)
+
+#define HUGE_ALIGN ((size_t)2 << 20)
+
+void *netmoon__big_calloc(size_t n, size_t size)
+{
+	uint8_t *p, *a;
+	size_t len, head;
+
+	if (size && n > SIZE_MAX / size)
+		return NULL;
+	len = n * size;
+	if (len < BIG_MIN)
+		return calloc(n ? n : 1, size ? size : 1);
+	if (len > SIZE_MAX - HUGE_ALIGN)
+		return NULL;
+	/* Over-map, then trim to a 2 MiB boundary so huge pages can back it all. */
+	p = mmap(NULL, len + HUGE_ALIGN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (uint8_t *)(((uintptr_t)p + HUGE_ALIGN - 1) & ~(uintptr_t)(HUGE_ALIGN - 1));
+	head = (size_t)(a - p);
+	if (head)
+		munmap(p, head);
+	if (HUGE_ALIGN - head)
+		munmap(a + len, HUGE_ALIGN - head);
+#ifdef MADV_HUGEPAGE
+	(void)madvise(a, len, MADV_HUGEPAGE); /* advice only: fine if refused */
+#endif
+	return a;
+}
+
+void netmoon__big_free(void *p, size_t n, size_t size)
+{
+	if (!p)
+		return;
+	if (n * size < BIG_MIN)
+		free(p);
+	else
+		munmap(p, n * size);
 }
 
 NETMOON_API const char *netmoon_strerror(int err)

@@ -37,6 +37,16 @@ bool netmoon__opts_valid(const void *opts, size_t lib_sz);
  */
 int netmoon__copy_out(void *dst, const void *src, size_t lib_sz);
 
+/*
+ * Large zeroed tables (the connection table's entries and buckets): an
+ * anonymous mapping advised to use transparent huge pages, so that random
+ * lookups do not also miss the TLB; pages are still only touched as used.
+ * Falls back to calloc() for small sizes.  Returns NULL on overflow or when
+ * out of memory; free with netmoon__big_free() and the same sizes.
+ */
+void *netmoon__big_calloc(size_t n, size_t size);
+void netmoon__big_free(void *p, size_t n, size_t size);
+
 static inline uint16_t netmoon__rd16be(const uint8_t *p)
 {
 	return (uint16_t)((uint16_t)p[0] << 8 | p[1]);

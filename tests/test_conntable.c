@@ -1495,6 +1495,50 @@ static void test_iteration(void **state)
 	netmoon_conntable_free(ct);
 }
 
+/*
+ * A flush stopped by a hook halfway through a table with long hash chains:
+ * the entries it removed are gone from chains and lists (a packet for one
+ * starts a new connection, and they are freed for reuse), the others are
+ * still found, iterated and expired.
+ */
+static void test_flush_stopped_keeps_table_consistent(void **state)
+{
+	enum { N = 200 };
+	struct netmoon_conntable *ct = mktable(N, 0);
+	struct flow u = { 0, "10.0.0.1", "10.0.0.2", 0, 53, 17, 0, { 0 } };
+	const struct netmoon_conn *c;
+	struct rec r;
+	int n = 0;
+
+	(void)state;
+	for (int i = 0; i < N; i++) {
+		u.ap = (uint16_t)(1000 + i);
+		assert_int_equal(udp_tx(ct, &u, 0, 10, T0 + i, NULL), 0);
+	}
+	hook_all(ct, &r);
+	r.remove_fail_at = 50;
+	r.remove_ret = -ENOSPC;
+	assert_int_equal(netmoon_conntable_flush(ct), -ENOSPC);
+	assert_int_equal(stats_of(ct).active, N - 50);
+	for (c = netmoon_conntable_next(ct, NULL); c; c = netmoon_conntable_next(ct, c))
+		n++;
+	assert_int_equal(n, N - 50);
+	/* Every flow again: 50 are new (in the freed slots: the table is full otherwise). */
+	r.remove_fail_at = 0;
+	for (int i = 0; i < N; i++) {
+		u.ap = (uint16_t)(1000 + i);
+		assert_int_equal(udp_tx(ct, &u, 0, 10, T0 + SEC(1) + i, NULL), 0);
+	}
+	assert_int_equal(stats_of(ct).created, N + 50);
+	assert_int_equal(stats_of(ct).active, N);
+	assert_int_equal(stats_of(ct).refused, 0);
+	assert_int_equal(stats_of(ct).evicted, 0);
+	/* The LRU lists hold all of them, each once. */
+	assert_int_equal(netmoon_conntable_expire(ct, T0 + SEC(1000), 0), N);
+	assert_int_equal(stats_of(ct).active, 0);
+	netmoon_conntable_free(ct);
+}
+
 static void test_flush_and_free(void **state)
 {
 	struct netmoon_conntable *ct = mktable(16, 0);
@@ -2379,6 +2423,7 @@ int main(void)
 		cmocka_unit_test(test_ports_only),
 		cmocka_unit_test(test_iteration),
 		cmocka_unit_test(test_flush_and_free),
+		cmocka_unit_test(test_flush_stopped_keeps_table_consistent),
 		cmocka_unit_test(test_hook_errors),
 		cmocka_unit_test(test_hook_reentry),
 		cmocka_unit_test(test_get_info_sizes),
