@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,8 +79,10 @@ static int account(struct netmoon_conntable *ct, struct netmoon_frame *f, struct
 	return 0;
 }
 
-static int run_file(const char *path, struct netmoon_conntable *ct, struct run *r)
+static int run_file(const char *path, struct netmoon_conntable *ct, struct run *r,
+		    bool read_thread)
 {
+	NETMOON_OPTS(netmoon_capture_file_opts, copts, .read_thread = read_thread);
 	NETMOON_OPTS(netmoon_frame, f);
 	struct netmoon_capture *cap;
 	const struct netmoon_packet *pkt;
@@ -87,7 +90,7 @@ static int run_file(const char *path, struct netmoon_conntable *ct, struct run *
 	double t0 = now_sec();
 	int rc;
 
-	rc = netmoon_capture_open_err(&cap, path, NULL, err, sizeof(err));
+	rc = netmoon_capture_open_err(&cap, path, &copts, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "bench-core: %s\n", err[0] ? err : netmoon_strerror(rc));
 		return rc;
@@ -300,7 +303,7 @@ static long proc_status_kb(const char *name)
 
 static void usage(FILE *f, const char *prog)
 {
-	fprintf(f, "usage: %s [--mode file|mem|burst|parse] [--burst N] [--max-conns N] FILE\n",
+	fprintf(f, "usage: %s [--mode file|mem|burst|parse] [--burst N] [--max-conns N] [--read-thread] FILE\n",
 		prog);
 }
 
@@ -310,6 +313,7 @@ int main(int argc, char **argv)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "max-conns", required_argument, NULL, 'c' },
 		{ "burst", required_argument, NULL, 'b' },
+		{ "read-thread", no_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -319,14 +323,16 @@ int main(int argc, char **argv)
 	const char *mode = "file";
 	uint32_t max_conns = 0;
 	size_t burst = 64;
+	bool read_thread = false;
 	long anon_kb;
 	int c, rc;
 
-	while ((c = getopt_long(argc, argv, "m:c:b:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:c:b:th", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': mode = optarg; break;
 		case 'c': max_conns = (uint32_t)strtoul(optarg, NULL, 10); break;
 		case 'b': burst = strtoul(optarg, NULL, 10); break;
+		case 't': read_thread = true; break;
 		case 'h': usage(stdout, argv[0]); return 0;
 		default: usage(stderr, argv[0]); return 1;
 		}
@@ -348,7 +354,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (strcmp(mode, "file") == 0)
-		rc = run_file(argv[optind], ct, &r);
+		rc = run_file(argv[optind], ct, &r, read_thread);
 	else
 		rc = run_mem(argv[optind], ct, &r, mode[0], burst);
 	if (rc < 0) {

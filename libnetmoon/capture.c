@@ -169,7 +169,8 @@ NETMOON_API int netmoon_capture_open_err(struct netmoon_capture **out, const cha
 		}
 	}
 	r = netmoon__source_open_fd(&cap->src, fd, !is_stdin, OPTS_GET(opts, buffer_size, 0),
-				    OPTS_GET(opts, use_mmap, 0) != 0);
+				    OPTS_GET(opts, use_mmap, 0) != 0,
+				    OPTS_GET(opts, read_thread, 0) != 0);
 	if (r) {
 		if (!is_stdin)
 			close(fd);

@@ -36,7 +36,10 @@ enum netmoon__source_kind {
 	NETMOON__SRC_MEM = 1,  /* caller's buffer */
 	NETMOON__SRC_MMAP = 2, /* whole regular file mapped */
 	NETMOON__SRC_READ = 3, /* default, pipes, terminals: chunked read() */
+	NETMOON__SRC_THREAD = 4, /* regular file, read ahead by a second thread */
 };
+
+struct netmoon__reader;
 
 /*
  * A window [cur, end) of input bytes.  Records are handed out in place: for
@@ -60,16 +63,28 @@ struct netmoon__source {
 	void *map;       /* MMAP: the mapping; end marks the prefaulted part */
 	size_t map_len;
 	bool populate_off; /* MMAP: no MADV_POPULATE_READ on this kernel */
+	struct netmoon__reader *rd; /* THREAD: the reader (source_thread.c) */
 };
 
 int netmoon__source_open_mem(struct netmoon__source *src, const void *buf, size_t len);
 /*
  * Take over @fd (closed by netmoon__source_close() when close_fd): map it when
- * it is a regular file and use_mmap is set, read it in chunks otherwise.
+ * it is a regular file and use_mmap is set, read it ahead in a second thread
+ * when it is a regular file and read_thread is set, read it in chunks
+ * otherwise.
  */
 int netmoon__source_open_fd(struct netmoon__source *src, int fd, bool close_fd,
-			    size_t buffer_size, bool use_mmap);
+			    size_t buffer_size, bool use_mmap, bool read_thread);
 void netmoon__source_close(struct netmoon__source *src);
+
+/*
+ * source_thread.c: a reader thread read()s the regular file @fd into a ring
+ * of chunks (@buffer_size bytes in all, 0 = default) while the caller parses.
+ */
+int netmoon__source_open_thread(struct netmoon__source *src, int fd, bool close_fd,
+				size_t buffer_size);
+void netmoon__source_close_thread(struct netmoon__source *src);
+int netmoon__source_fill_thread(struct netmoon__source *src, size_t n);
 
 /*
  * Slow path of netmoon__source_need(): make @n bytes available at cur.

@@ -124,6 +124,10 @@ static inline __attribute__((always_inline)) int pcap_next(struct netmoon_captur
 			cap->pkt.ts_ns = (int64_t)netmoon__rd32x(p, swap) * 1000000000 +
 					 (int64_t)netmoon__rd32x(p + 4, swap) * pp->frac_mult;
 			src->cur = p + PCAP_REC_HDR + caplen;
+			/* The next record's header and frame headers: the caller
+			 * parses this packet meanwhile. */
+			__builtin_prefetch(src->cur, 0, 3);
+			__builtin_prefetch(src->cur + 64, 0, 3);
 			return 1;
 		}
 	}

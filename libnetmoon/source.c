@@ -140,8 +140,9 @@ static void source_grow_pipe(int fd)
 }
 
 int netmoon__source_open_fd(struct netmoon__source *src, int fd, bool close_fd,
-			    size_t buffer_size, bool use_mmap)
+			    size_t buffer_size, bool use_mmap, bool read_thread)
 {
+	struct stat st;
 	uint8_t *buf;
 
 	if (use_mmap && source_try_map(src, fd)) {
@@ -150,10 +151,12 @@ int netmoon__source_open_fd(struct netmoon__source *src, int fd, bool close_fd,
 			close(fd);
 		return 0;
 	}
+	if (read_thread && !use_mmap && fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		return netmoon__source_open_thread(src, fd, close_fd, buffer_size);
 	if (!buffer_size)
 		buffer_size = NETMOON__DEFAULT_BUFFER;
 	source_grow_pipe(fd);
-	buf = malloc(buffer_size);
+	buf = netmoon__big_calloc(buffer_size, 1);
 	if (!buf)
 		return -ENOMEM;
 	source_init(src, NETMOON__SRC_READ);
@@ -177,9 +180,12 @@ void netmoon__source_close(struct netmoon__source *src)
 		munmap(src->map, src->map_len);
 		break;
 	case NETMOON__SRC_READ:
-		free(src->buf);
+		netmoon__big_free(src->buf, src->buf_size, 1);
 		if (src->close_fd)
 			close(src->fd);
+		break;
+	case NETMOON__SRC_THREAD:
+		netmoon__source_close_thread(src);
 		break;
 	default:
 		break;
@@ -193,6 +199,8 @@ int netmoon__source_fill(struct netmoon__source *src, size_t n)
 
 	if (src->kind == NETMOON__SRC_MMAP)
 		return source_map_advance(src, n);
+	if (src->kind == NETMOON__SRC_THREAD)
+		return netmoon__source_fill_thread(src, n);
 	if (src->kind != NETMOON__SRC_READ || src->eof)
 		return 1;
 	if (n > src->buf_max)
@@ -211,9 +219,11 @@ int netmoon__source_fill(struct netmoon__source *src, size_t n)
 
 		if (sz > src->buf_max)
 			sz = src->buf_max;
-		nb = realloc(src->buf, sz);
+		nb = netmoon__big_calloc(sz, 1);
 		if (!nb)
 			return -ENOMEM;
+		memcpy(nb, src->buf, have);
+		netmoon__big_free(src->buf, src->buf_size, 1);
 		src->buf = nb;
 		src->buf_size = sz;
 		src->base = nb;

@@ -256,10 +256,19 @@ static void ng_raw_block(struct tbuf *b, bool be, uint32_t type, size_t body_len
 /* ------------------------------------------------------------------------ */
 /* Sources                                                                   */
 
-enum src_kind { SRC_MEM, SRC_FILE, SRC_FILE_NOMMAP, SRC_PIPE, SRC_PIPE_TINY, SRC_COUNT };
+enum src_kind {
+	SRC_MEM,
+	SRC_FILE,
+	SRC_FILE_NOMMAP,
+	SRC_FILE_THREAD,
+	SRC_PIPE,
+	SRC_PIPE_TINY,
+	SRC_COUNT
+};
 
 static const char *const src_names[SRC_COUNT] = {
-	"memory", "mapped file", "file read in chunks", "pipe", "pipe with a 7-byte buffer",
+	"memory", "mapped file", "file read in chunks", "file read ahead by a thread",
+	"pipe", "pipe with a 7-byte buffer",
 };
 
 struct tsrc {
@@ -318,8 +327,12 @@ static int tsrc_open(struct tsrc *s, enum src_kind kind, const struct tbuf *b,
 		return netmoon_capture_open_mem(cap, b->p, b->len, NULL);
 	case SRC_FILE:
 	case SRC_FILE_NOMMAP:
+	case SRC_FILE_THREAD:
 		write_temp(s->path, sizeof(s->path), b);
 		opts.use_mmap = kind == SRC_FILE;
+		/* The smallest ring (4 chunks of 256 KiB): many chunk boundaries. */
+		opts.read_thread = kind == SRC_FILE_THREAD;
+		opts.buffer_size = kind == SRC_FILE_THREAD ? 1 : 0;
 		r = netmoon_capture_open_err(cap, s->path, &opts, err, errlen);
 		unlink(s->path); /* the open handle keeps it; a failing test leaves nothing */
 		return r;
@@ -1523,6 +1536,66 @@ static void test_pipe_big_records(void **state)
 	tb_free(&b);
 }
 
+/*
+ * Records of every size from 0 to 200 KiB, 3 MiB and more in all, through
+ * every source: with the read-ahead thread's 256 KiB chunks, records
+ * straddle chunk boundaries both shorter than its 64 KiB headroom (moved in
+ * front of the next chunk) and longer (joined in a separate buffer), and
+ * some span more than one chunk.  The last record is cut short.
+ */
+static void test_records_across_chunks(void **state)
+{
+	enum { N = 240 };
+	struct tbuf b = { 0 };
+	struct want w[N];
+	uint32_t x = 12345;
+
+	(void)state;
+	pcap_hdr(&b, false, true, 2, 4, 262144, 1);
+	for (int i = 0; i < N; i++) {
+		uint32_t len;
+
+		x = x * 1103515245u + 12345u;
+		switch (i % 4) {
+		case 0: len = (x >> 8) % 2000; break;
+		case 1: len = (x >> 8) % 70000; break;
+		case 2: len = 60000 + (x >> 8) % 140000; break;
+		default: len = (x >> 8) % 300; break;
+		}
+		w[i] = (struct want){ (int64_t)i * 1000000000 + i, len, len + 4, 1, 0, (uint32_t)i + 1 };
+		pcap_rec(&b, false, (uint32_t)i, (uint32_t)i, len, len + 4, (uint32_t)i + 1);
+	}
+	assert_true(b.len > (3u << 20));
+	/* A last record whose header promises more than the file holds. */
+	pcap_rec(&b, false, N, 0, 5000, 5000, 99);
+	b.len -= 100;
+	expect_all_sources(&b, w, N, NETMOON_E_TRUNCATED, "offset ");
+	tb_free(&b);
+}
+
+/* Closing a handle whose read-ahead thread is waiting for a free chunk. */
+static void test_read_thread_close_early(void **state)
+{
+	NETMOON_OPTS(netmoon_capture_file_opts, opts, .read_thread = 1, .buffer_size = 1);
+	struct tbuf b = { 0 };
+	struct netmoon_capture *cap = NULL;
+	const struct netmoon_packet *p;
+	char path[PATH_MAX];
+
+	(void)state;
+	pcap_hdr(&b, false, false, 2, 4, 65535, 1);
+	for (int i = 0; i < 400; i++)
+		pcap_rec(&b, false, (uint32_t)i, 0, 9000, 9000, (uint32_t)i);
+	write_temp(path, sizeof(path), &b);
+	assert_int_equal(netmoon_capture_open_file(&cap, path, &opts), 0);
+	unlink(path);
+	assert_int_equal(netmoon_capture_next(cap, &p), 1);
+	assert_int_equal(p->caplen, 9000);
+	usleep(20000); /* the thread fills the ring and waits */
+	netmoon_capture_close(cap);
+	tb_free(&b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The corpus: packet counts, time stamps and wire lengths against tshark.   */
 
@@ -1750,6 +1823,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pcap_byte_orders_and_resolutions),
+		cmocka_unit_test(test_records_across_chunks),
+		cmocka_unit_test(test_read_thread_close_early),
 		cmocka_unit_test(test_pcap_snaplen_smaller_than_packets),
 		cmocka_unit_test(test_pcap_linktype_upper_bits),
 		cmocka_unit_test(test_pcap_odd_lengths),

@@ -155,7 +155,7 @@ have_pcap=0
 [ -x "$dir/pcap-empty-loop" ] && have_pcap=1
 have_csv=0
 [ -x "$build/bin/netmoon-csv" ] && have_csv=1
-tools="minimal-tracker bench-core-file bench-core-mem"
+tools="minimal-tracker bench-core-file bench-core-file-thread bench-core-mem"
 [ "$have_pcap" = 0 ] || tools="pcap-empty-loop pcap-empty-loop-1M $tools"
 [ "$have_csv" = 0 ] || tools="$tools netmoon-csv"
 
@@ -170,6 +170,8 @@ while [ "$i" -le "$runs" ]; do
 	fi
 	run_once minimal-tracker self "$i" "$dir/minimal-tracker" "$capture"
 	run_once bench-core-file self "$i" "$dir/bench-core" --mode file --max-conns "$max_conns" "$capture"
+	run_once bench-core-file-thread self "$i" "$dir/bench-core" --mode file --read-thread \
+		--max-conns "$max_conns" "$capture"
 	run_once bench-core-mem self "$i" "$dir/bench-core" --mode mem --max-conns "$max_conns" "$capture"
 	if [ "$have_csv" = 1 ]; then
 		run_once netmoon-csv wall "$i" "$build/bin/netmoon-csv" -r "$capture" -o /dev/null \
@@ -218,6 +220,15 @@ done
 			;;
 		esac
 	done <"$rows"
+	# Issue 2's goal: netmoon-csv at least as fast as the minimal tracker.
+	csv_pps=$(awk -F'|' '$1 == "netmoon-csv" { print $5 }' "$rows")
+	min_pps=$(awk -F'|' '$1 == "minimal-tracker" { print $5 }' "$rows")
+	case "$csv_pps.$min_pps" in
+	[0-9]*.[0-9]*)
+		echo
+		echo "netmoon-csv / minimal-tracker (median packets/s): $(echo "$csv_pps $min_pps" | awk '{ printf "%.2f", $1 / $2 }')"
+		;;
+	esac
 	# The table's counters are the same in every run: show the last one's.
 	last=$logs/bench-core-file.$runs.log
 	if [ -f "$last" ] && grep -q 'entry_bytes=' "$last"; then

@@ -74,6 +74,15 @@ struct netmoon_capture_file_opts {
 	 *  Chunked read() is the default: it measured faster here, and a file
 	 *  truncated by another process while mapped could raise SIGBUS. */
 	int use_mmap;
+	/** Non-zero: a second thread reads the next chunks of a regular file
+	 *  while the caller's thread takes packets from the previous one (the
+	 *  buffer_size bytes are then split into 4 chunks of at least 256 KiB).
+	 *  Whether it pays depends on the machine: the kernel's copy moves to
+	 *  the other core, but every byte then crosses between cores; on the
+	 *  2-core machine of docs/BENCHMARKS.md it did not.  Ignored for
+	 *  standard input, pipes, memory and use_mmap.  The thread blocks every
+	 *  signal and ends with the handle. */
+	int read_thread;
 	/** @cond */ size_t :0; /** @endcond */
 };
 
