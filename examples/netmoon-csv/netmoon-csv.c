@@ -19,7 +19,7 @@
 
 #define EXIT_USAGE 1
 #define EXIT_RUNTIME 2
-#define BATCH 64 /* frames tracked together */
+#define BATCH 256 /* frames tracked together */
 
 struct app {
 	const char *prog;

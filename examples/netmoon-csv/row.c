@@ -28,15 +28,29 @@ static void put_str(struct line *l, const char *s)
 	put_mem(l, s, strlen(s));
 }
 
+/* Two digits at a time: numbers are most of a row. */
+static const char digits2[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+			      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+			      "8081828384858687888990919293949596979899";
+
 static void put_u64(struct line *l, uint64_t v)
 {
 	char tmp[20];
 	int i = (int)sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = digits2[d + 1];
+		tmp[--i] = digits2[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = digits2[v * 2 + 1];
+		tmp[--i] = digits2[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
 	put_mem(l, tmp + i, sizeof(tmp) - (size_t)i);
 }
 
@@ -62,7 +76,16 @@ static void put_addr(struct line *l, int version, const uint8_t *addr)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	if (!inet_ntop(version == 6 ? AF_INET6 : AF_INET, addr, a, sizeof(a)))
+	if (version != 6) {
+		/* Dotted quad by hand: inet_ntop() goes through sprintf. */
+		for (int i = 0; i < 4; i++) {
+			if (i)
+				put_mem(l, ".", 1);
+			put_u64(l, addr[i]);
+		}
+		return;
+	}
+	if (!inet_ntop(AF_INET6, addr, a, sizeof(a)))
 		strcpy(a, "?");
 	put_str(l, a);
 }
