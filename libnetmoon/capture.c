@@ -63,6 +63,7 @@ static struct netmoon_capture *capture_alloc(const char *name)
 	}
 	cap->src.fd = -1;
 	cap->pkt.sz = sizeof(cap->pkt);
+	cap->pkt.pkttype = NETMOON_PKTTYPE_UNKNOWN;
 	atomic_init(&cap->break_loop, 0);
 	return cap;
 }
@@ -202,6 +203,39 @@ NETMOON_API int netmoon_capture_open_mem(struct netmoon_capture **out, const voi
 	return capture_finish(out, cap, NULL, 0);
 }
 
+NETMOON_API int netmoon_capture_open_live(struct netmoon_capture **out, const char *ifname,
+					  const struct netmoon_capture_live_opts *opts,
+					  char *errbuf, size_t errlen)
+{
+	struct netmoon_capture *cap;
+	int r;
+
+	copy_msg(errbuf, errlen, "");
+	if (!out || !ifname) {
+		copy_msg(errbuf, errlen, "netmoon_capture_open_live: NULL argument");
+		return -EINVAL;
+	}
+	*out = NULL;
+	if (!OPTS_VALID(opts, netmoon_capture_live_opts)) {
+		copy_msg(errbuf, errlen,
+			 "netmoon_capture_open_live: options have unknown non-zero members");
+		return -EINVAL;
+	}
+	cap = capture_alloc(ifname);
+	if (!cap) {
+		copy_msg(errbuf, errlen, "netmoon_capture_open_live: out of memory");
+		return -ENOMEM;
+	}
+	r = netmoon__live_open(cap, ifname, opts);
+	if (r) {
+		copy_msg(errbuf, errlen, cap->errmsg);
+		netmoon_capture_close(cap);
+		return r;
+	}
+	*out = cap;
+	return 0;
+}
+
 /* next() without the argument checks; the end status is sticky. */
 static inline int capture_next(struct netmoon_capture *cap)
 {
@@ -216,6 +250,9 @@ static inline int capture_next(struct netmoon_capture *cap)
 		cap->caplen_bytes += cap->pkt.caplen;
 		return 1;
 	}
+	/* A live wait that timed out or was woken: the capture goes on. */
+	if (r == -EAGAIN || r == NETMOON_E_BREAK)
+		return r;
 	cap->done = true;
 	cap->result = r;
 	return r;

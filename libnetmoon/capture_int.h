@@ -137,6 +137,14 @@ struct netmoon_capture_ops {
 	void (*close)(struct netmoon_capture *cap);
 };
 
+/*
+ * capture_live.c: set up the AF_PACKET socket and ring for @ifname, and
+ * cap->ops, cap->priv and cap->linktype; on failure, set the message and
+ * return the error (netmoon_capture_close() then frees what was set up).
+ */
+int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
+		       const struct netmoon_capture_live_opts *opts);
+
 /* Called by capture.c after it recognised the magic number at offset 0. */
 int netmoon__pcap_open(struct netmoon_capture *cap);
 int netmoon__pcapng_open(struct netmoon_capture *cap);

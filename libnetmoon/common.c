@@ -108,6 +108,12 @@ NETMOON_API const char *netmoon_strerror(int err)
 		return "Operation not supported";
 	case NETMOON_E_BREAK:
 		return "Loop interrupted by breakloop";
+	case NETMOON_E_NO_CAPABILITY:
+		return "Live capture needs CAP_NET_RAW (run as root or grant the capability)";
+	case NETMOON_E_RING:
+		return "Capture ring too large for the memory limits";
+	case NETMOON_E_FANOUT:
+		return "Fanout group already exists with other settings";
 	default:
 		break;
 	}

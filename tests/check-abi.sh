@@ -9,7 +9,8 @@
 #    (after an intended change: make abi-baseline, and say why in CHANGELOG.md).
 set -eu
 build=${1:-build}
-so=$(ls "$build"/lib/libnetmoon.so.*.*.* | head -n 1)
+# The library the SONAME link points to (older builds may sit beside it).
+so=$(readlink -f "$build/lib/libnetmoon.so.0")
 map=libnetmoon/libnetmoon.map
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

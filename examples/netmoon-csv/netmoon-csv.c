@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <netmoon/netmoon.h>
 
@@ -24,6 +25,8 @@
 struct app {
 	const char *prog;
 	const char *read_path;
+	const char *iface;
+	int no_promisc;
 	const char *out_path;
 	FILE *out;
 	enum row_format format;
@@ -41,23 +44,42 @@ struct app {
 	int64_t batch_ts[BATCH];
 };
 
-/* The handle the signal handler breaks; set once before the loop starts. */
+/*
+ * SIGINT/SIGTERM: the loop checks g_stop between packets; breakloop() wakes
+ * a live capture waiting for packets.  g_break_cap is set once before the
+ * loop starts.
+ */
+static volatile sig_atomic_t g_stop;
 static struct netmoon_capture *volatile g_break_cap;
 
 static void on_signal(int sig)
 {
 	(void)sig;
+	g_stop = 1;
 	if (g_break_cap)
 		netmoon_capture_breakloop(g_break_cap);
+}
+
+/* A live capture's wait for packets ends this often to expire, write interval rows. */
+#define LIVE_TICK_MS 100
+/* ... and a batch is tracked once its first frame is this old. */
+#define LIVE_BATCH_NS (100 * 1000000LL)
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static void usage(FILE *f, const char *prog)
 {
 	fprintf(f,
-		"Usage: %s -r FILE [options] [filter]\n"
+		"Usage: %s -r FILE | -i IFACE [options] [filter]\n"
 		"Write one CSV row per connection of a capture.\n\n"
 		"  -r FILE            read a pcap/pcapng capture ('-' = standard input)\n"
-		"  -i IFACE           live capture (not supported yet in this version)\n"
+		"  -i IFACE           live capture on IFACE ('any' = every interface)\n"
 		"  -p                 no promiscuous mode (live capture)\n"
 		"  -f EXPR            filter expression (not supported yet in this version)\n"
 		"  -w FILE            also save the packets (not supported yet in this version)\n"
@@ -151,10 +173,28 @@ static int run(struct app *app)
 	size_t nb = 0;
 	int rc, err, read_err = 0, track_err = 0;
 
-	err = netmoon_capture_open_err(&app->cap, app->read_path, NULL, errbuf, sizeof(errbuf));
+	if (app->iface) {
+		NETMOON_OPTS(netmoon_capture_live_opts, lopts, .read_timeout_ms = LIVE_TICK_MS,
+			     .flags = app->no_promisc ? NETMOON_LIVE_F_NO_PROMISC : 0);
+
+		err = netmoon_capture_open_live(&app->cap, app->iface, &lopts, errbuf,
+						sizeof(errbuf));
+	} else {
+		err = netmoon_capture_open_err(&app->cap, app->read_path, NULL, errbuf,
+					       sizeof(errbuf));
+	}
 	if (err) {
 		fprintf(stderr, "%s: %s\n", app->prog, errbuf[0] ? errbuf : netmoon_strerror(err));
 		return EXIT_RUNTIME;
+	}
+	if (app->iface) {
+		int lt = netmoon_capture_linktype(app->cap);
+
+		/* As tcpdump: scripts wait for this line before they send traffic. */
+		fprintf(stderr, "%s: listening on %s, link-type %s, %spromiscuous\n", app->prog,
+			app->iface, lt == NETMOON_LINKTYPE_ETHERNET ? "EN10MB (Ethernet)"
+								    : "LINUX_SLL2 (Linux cooked v2)",
+			app->no_promisc || !strcmp(app->iface, "any") ? "not " : "");
 	}
 	err = netmoon_conntable_new(&app->ct, &ctopts);
 	if (err) {
@@ -173,10 +213,28 @@ static int run(struct app *app)
 	 * hold no pointers into the packet, so they outlive it.
 	 */
 	g_break_cap = app->cap;
-	while (!app->max_packets || npkts < app->max_packets) {
+	while (!g_stop && (!app->max_packets || npkts < app->max_packets)) {
 		struct netmoon_frame *f = &app->batch[nb];
 
 		rc = netmoon_capture_next(app->cap, &pkt);
+		if (rc == -EAGAIN || rc == NETMOON_E_BREAK) {
+			/* Live, and quiet: time passes without packets. */
+			int64_t now = wall_ns();
+
+			if ((track_err = track_batch(app, nb)) < 0)
+				break;
+			nb = 0;
+			if ((track_err = (int)netmoon_conntable_expire(app->ct, now, 0)) < 0)
+				break;
+			if (app->interval_ns && next_interval != INT64_MIN) {
+				while (now >= next_interval) {
+					netmoon_conntable_foreach(app->ct, on_interval_row, app);
+					next_interval += app->interval_ns;
+				}
+			}
+			fflush(app->out);
+			continue;
+		}
 		if (rc <= 0) {
 			read_err = rc;
 			break;
@@ -197,6 +255,13 @@ static int run(struct app *app)
 				}
 			}
 		}
+		if (app->iface && nb && pkt->ts_ns - app->batch_ts[0] > LIVE_BATCH_NS) {
+			/* Live: rows of closed connections should not wait for a full batch. */
+			if ((track_err = track_batch(app, nb)) < 0)
+				break;
+			nb = 0;
+			f = &app->batch[0];
+		}
 		f->sz = sizeof(*f);
 		rc = netmoon_frame_parse(f, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen);
 		if (rc > 0 && rc < NETMOON_FRAME_R__COUNT)
@@ -214,6 +279,15 @@ static int run(struct app *app)
 
 	/* Every remaining connection gets its row, whatever ended the loop. */
 	err = (int)netmoon_conntable_flush(app->ct);
+	if (app->iface) {
+		NETMOON_OPTS(netmoon_capture_stats, cs);
+
+		/* As tcpdump does at the end of a live capture. */
+		netmoon_capture_get_stats(app->cap, &cs);
+		fprintf(stderr, "%s: %" PRIu64 " packets captured, kernel: %" PRIu64
+			" received, %" PRIu64 " dropped\n",
+			app->prog, cs.packets, cs.kernel_received, cs.kernel_dropped);
+	}
 	if (app->verbose) {
 		NETMOON_OPTS(netmoon_conntable_stats, st);
 		NETMOON_OPTS(netmoon_capture_stats, cs);
@@ -268,7 +342,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct app app = { .prog = "netmoon-csv" }; /* big: the frame batch */
-	const char *iface = NULL, *filter = NULL, *write_path = NULL;
+	const char *filter = NULL, *write_path = NULL;
 	struct sigaction sa;
 	uint64_t v;
 	int opt, rc;
@@ -277,8 +351,8 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "r:i:pf:w:c:o:vVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r': app.read_path = optarg; break;
-		case 'i': iface = optarg; break;
-		case 'p': break;
+		case 'i': app.iface = optarg; break;
+		case 'p': app.no_promisc = 1; break;
 		case 'f': filter = optarg; break;
 		case 'w': write_path = optarg; break;
 		case 'o': app.out_path = optarg; break;
@@ -340,18 +414,13 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		filter = argv[optind];
-	if (iface && app.read_path) {
+	if (app.iface && app.read_path) {
 		fprintf(stderr, "%s: -r and -i cannot be used together\n", app.prog);
 		return EXIT_USAGE;
 	}
-	if (!iface && !app.read_path) {
+	if (!app.iface && !app.read_path) {
 		fprintf(stderr, "%s: nothing to read: give -r FILE or -i IFACE (see --help)\n", app.prog);
 		return EXIT_USAGE;
-	}
-	if (iface) {
-		fprintf(stderr, "%s: live capture (-i %s) is not supported yet in libnetmoon %s\n",
-			app.prog, iface, netmoon_version_string());
-		return EXIT_RUNTIME;
 	}
 	if (filter) {
 		fprintf(stderr, "%s: filter expressions are not supported yet in libnetmoon %s\n",

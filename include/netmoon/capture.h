@@ -55,8 +55,21 @@ struct netmoon_packet {
 	int64_t ts_ns;        /**< Time stamp, nanoseconds since the Unix epoch (UTC); 0 when
 	                           the record has none (pcapng Simple Packet Block). */
 	uint32_t linktype;    /**< enum netmoon_linktype (or another LINKTYPE_ value). */
-	uint32_t ifindex;     /**< pcapng: interface number in the file; pcap: 0. */
+	uint32_t ifindex;     /**< pcapng: interface number in the file; pcap: 0; live: the kernel's interface index. */
 	uint64_t number;      /**< 1-based position of the packet in the capture. */
+	/** Live capture: where the packet went, as the kernel's sll_pkttype
+	 *  (enum netmoon_pkttype); files: NETMOON_PKTTYPE_UNKNOWN.  @since 0.2 */
+	uint32_t pkttype;
+};
+
+/** @brief Direction of a live packet (netmoon_packet::pkttype), as Linux's PACKET_* types. */
+enum netmoon_pkttype {
+	NETMOON_PKTTYPE_HOST = 0,      /**< To this host. */
+	NETMOON_PKTTYPE_BROADCAST = 1, /**< To everyone on the link. */
+	NETMOON_PKTTYPE_MULTICAST = 2, /**< To a multicast group. */
+	NETMOON_PKTTYPE_OTHERHOST = 3, /**< To another host (seen in promiscuous mode). */
+	NETMOON_PKTTYPE_OUTGOING = 4,  /**< Sent by this host. */
+	NETMOON_PKTTYPE_UNKNOWN = 255, /**< Not known (capture files). */
 };
 
 /**
@@ -130,6 +143,87 @@ NETMOON_API int netmoon_capture_open_err(struct netmoon_capture **cap, const cha
 NETMOON_API int netmoon_capture_open_mem(struct netmoon_capture **cap, const void *buf,
 					 size_t len, const struct netmoon_capture_file_opts *opts);
 
+/** @brief Flags of netmoon_capture_live_opts (@since 0.2). */
+enum netmoon_live_flags {
+	/** Do not put the interface in promiscuous mode (tcpdump's -p). */
+	NETMOON_LIVE_F_NO_PROMISC = 1u << 0,
+	/** Do not see packets this host sends (PACKET_IGNORE_OUTGOING, Linux 4.20). */
+	NETMOON_LIVE_F_IGNORE_OUTGOING = 1u << 1,
+};
+
+/** @brief How a fanout group spreads packets (netmoon_capture_live_opts::fanout_mode). */
+enum netmoon_fanout_mode {
+	/** By flow hash, both directions of a flow to the same member, IP
+	 *  fragments reassembled for hashing first (PACKET_FANOUT_HASH with
+	 *  PACKET_FANOUT_FLAG_DEFRAG): what flow tracking needs. */
+	NETMOON_FANOUT_HASH = 0,
+	NETMOON_FANOUT_LB = 1,  /**< Round robin (PACKET_FANOUT_LB). */
+	NETMOON_FANOUT_CPU = 2, /**< By the receiving CPU (PACKET_FANOUT_CPU). */
+};
+
+/**
+ * @brief Options for netmoon_capture_open_live() (@since 0.2).
+ *
+ * Declare with NETMOON_OPTS(); zero members mean defaults; NULL means all
+ * defaults.  The ring holds block_size × block_count bytes of the kernel's
+ * memory, shared with the process (a TPACKET_V3 ring: packets are read in
+ * place, never copied).
+ */
+struct netmoon_capture_live_opts {
+	size_t sz;                 /**< Set by NETMOON_OPTS() to sizeof this struct. */
+	uint32_t snaplen;          /**< Bytes kept of each packet; 0 = 262144. */
+	uint32_t block_size;       /**< Ring block, a power of two of at least a page; 0 = 1 MiB. */
+	uint32_t block_count;      /**< Ring blocks; 0 = 32 (a 32 MiB ring). */
+	/** A block is handed over when full or after this many milliseconds,
+	 *  whichever comes first; 0 = 50 (well under a 1 s display refresh). */
+	uint32_t block_timeout_ms;
+	/** netmoon_capture_next() returns -EAGAIN after this many
+	 *  milliseconds without a packet; 0 = wait for a packet. */
+	uint32_t read_timeout_ms;
+	uint32_t flags;            /**< enum netmoon_live_flags bits. */
+	/** Join this PACKET_FANOUT group (1 to 65535) so that several handles,
+	 *  in this process or others, share the interface's packets; 0 = no
+	 *  fanout. */
+	uint32_t fanout_group;
+	uint32_t fanout_mode;      /**< enum netmoon_fanout_mode. */
+	/** @cond */ size_t :0; /** @endcond */
+};
+
+/**
+ * @brief Open a live capture on a network interface (@since 0.2).
+ *
+ * An AF_PACKET socket bound to @p ifname, with a TPACKET_V3 ring mapped into
+ * the process.  Promiscuous mode is a membership of the socket
+ * (PACKET_MR_PROMISC): it ends with the handle, even when the process
+ * dies, so the interface is never left promiscuous.  VLAN tags the kernel
+ * took off are put back into the frame; time stamps are the kernel's, in
+ * nanoseconds; netmoon_packet::pkttype and netmoon_packet::ifindex (the kernel's interface
+ * index) say where each packet went.  Ethernet and loopback interfaces give
+ * NETMOON_LINKTYPE_ETHERNET frames; "any" (every interface) and other
+ * interface types give NETMOON_LINKTYPE_LINUX_SLL2 frames, as libpcap does.
+ *
+ * netmoon_capture_next() waits for a packet (see read_timeout_ms); it
+ * returns NETMOON_E_BREAK, without ending the capture, when
+ * netmoon_capture_breakloop() wakes it.  netmoon_capture_get_stats()
+ * adds the kernel's counters.
+ * @param[out] cap  Receives the new handle on success.
+ * @param ifname    Interface name, or "any".
+ * @param opts      Options, or NULL for defaults.
+ * @param errbuf    Buffer for a one-line message on failure (may be NULL).
+ * @param errlen    Size of @p errbuf.
+ * @return 0 on success; NETMOON_E_NO_CAPABILITY without CAP_NET_RAW;
+ *         -ENODEV for an unknown interface; -ENETDOWN when it is down;
+ *         NETMOON_E_RING when the ring cannot be allocated (too large);
+ *         NETMOON_E_FANOUT when the fanout group exists with another mode
+ *         or on another interface; -EINVAL for bad arguments or options
+ *         (block_size not a power of two, fanout_group above 65535, unknown
+ *         flags or non-zero unknown members); other negative errno values
+ *         from the kernel.
+ */
+NETMOON_API int netmoon_capture_open_live(struct netmoon_capture **cap, const char *ifname,
+					  const struct netmoon_capture_live_opts *opts,
+					  char *errbuf, size_t errlen);
+
 /**
  * @brief Get the next packet.
  * @param cap       Handle.
@@ -138,7 +232,10 @@ NETMOON_API int netmoon_capture_open_mem(struct netmoon_capture **cap, const voi
  * @return 1 when a packet was returned; 0 at the end of the capture;
  *         a negative error (NETMOON_E_TRUNCATED for a file cut short,
  *         NETMOON_E_CORRUPT for a bad record, -EIO ...) otherwise.  After an
- *         error or the end, further calls return the same value.
+ *         error or the end, further calls return the same value.  Live
+ *         captures also return two values that do not end the capture:
+ *         -EAGAIN when read_timeout_ms passed without a packet, and
+ *         NETMOON_E_BREAK when netmoon_capture_breakloop() woke the wait.
  */
 NETMOON_API int netmoon_capture_next(struct netmoon_capture *cap,
 				     const struct netmoon_packet **pkt);
@@ -171,7 +268,8 @@ NETMOON_API int64_t netmoon_capture_loop(struct netmoon_capture *cap, uint64_t c
  * @param cap  Handle.
  * @par Thread safety
  * Safe to call from another thread or from a signal handler: it only sets
- * an atomic flag that the loop checks between packets.
+ * an atomic flag that the loop checks between packets, and for a live
+ * capture also wakes a wait for packets (a write to an eventfd).
  */
 NETMOON_API void netmoon_capture_breakloop(struct netmoon_capture *cap);
 
@@ -192,6 +290,14 @@ struct netmoon_capture_stats {
 	uint64_t bytes;        /**< Sum of their wire lengths. */
 	uint64_t caplen_bytes; /**< Sum of their captured lengths. */
 	uint64_t file_offset;  /**< Bytes of the input consumed so far. */
+	/** Live: packets the kernel passed to the socket, dropped ones included
+	 *  (PACKET_STATISTICS tp_packets, summed over the handle's life); files: 0.
+	 *  @since 0.2 */
+	uint64_t kernel_received;
+	/** Live: packets the kernel dropped because the ring was full. @since 0.2 */
+	uint64_t kernel_dropped;
+	/** Live: times the ring's queue was frozen (tp_freeze_q_cnt). @since 0.2 */
+	uint64_t kernel_freezes;
 	/** @cond */ size_t :0; /** @endcond */
 };
 

@@ -56,6 +56,9 @@ enum netmoon_error {
 	NETMOON_E_TABLE_FULL = -4006,  /**< The connection table refused a new entry. */
 	NETMOON_E_NOT_SUPPORTED = -4007, /**< The operation is not supported by this handle or build. */
 	NETMOON_E_BREAK = -4008,       /**< A loop was stopped by netmoon_capture_breakloop(). */
+	NETMOON_E_NO_CAPABILITY = -4009, /**< Live capture without CAP_NET_RAW (@since 0.2). */
+	NETMOON_E_RING = -4010,        /**< The capture ring does not fit the memory limits (@since 0.2). */
+	NETMOON_E_FANOUT = -4011,      /**< The fanout group exists with other settings (@since 0.2). */
 };
 
 /**

@@ -13,7 +13,7 @@ extern "C" {
 #endif
 
 #define NETMOON_VERSION_MAJOR 0 /**< Incremented on ABI-incompatible changes. */
-#define NETMOON_VERSION_MINOR 1 /**< Incremented when symbols are added. */
+#define NETMOON_VERSION_MINOR 2 /**< Incremented when symbols are added. */
 #define NETMOON_VERSION_PATCH 0 /**< Incremented on fixes only. */
 
 /** Version as one number, comparable with @c >=: 0x00MMmmpp. */
