@@ -145,6 +145,34 @@ struct netmoon_capture_ops {
 int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 		       const struct netmoon_capture_live_opts *opts);
 
+/*
+ * Block access for the monitor (monitor.c), live handles only, instead of
+ * netmoon_capture_next() (never both on one handle).  The capture thread
+ * takes ring blocks in order with block_take() (1, -EAGAIN after the read
+ * timeout, NETMOON_E_BREAK after breakloop(), or an error); the parser
+ * thread walks a block's packets and gives every block back, in the order
+ * taken, with block_release().
+ */
+struct netmoon__live_iter {
+	const void *next;
+	uint32_t left;
+};
+
+bool netmoon__capture_is_live(const struct netmoon_capture *cap);
+uint32_t netmoon__live_block_count(const struct netmoon_capture *cap);
+/* How long block_take() and next() wait for packets: milliseconds, -1 = forever. */
+void netmoon__live_set_timeout(struct netmoon_capture *cap, int timeout_ms);
+int netmoon__live_block_take(struct netmoon_capture *cap, uint32_t *idx);
+void netmoon__live_block_begin(const struct netmoon_capture *cap, uint32_t idx,
+			       struct netmoon__live_iter *it);
+/* The block's next packet into *pkt: 1, or 0 at the end of the block. */
+int netmoon__live_block_next(const struct netmoon_capture *cap, struct netmoon__live_iter *it,
+			     struct netmoon_packet *pkt);
+void netmoon__live_block_release(const struct netmoon_capture *cap, uint32_t idx);
+/* The kernel's counters, summed (PACKET_STATISTICS resets on read): one caller at a time. */
+void netmoon__live_kernel_stats(const struct netmoon_capture *cap, uint64_t *received,
+				uint64_t *dropped, uint64_t *freezes);
+
 /* Called by capture.c after it recognised the magic number at offset 0. */
 int netmoon__pcap_open(struct netmoon_capture *cap);
 int netmoon__pcapng_open(struct netmoon_capture *cap);

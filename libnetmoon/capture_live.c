@@ -57,6 +57,13 @@
 /* Room in front of every packet: a VLAN tag, and an SLL2 header when cooked. */
 #define LIVE_RESERVE (SLL2_LEN + VLAN_LEN)
 
+/*
+ * A typed pointer at byte offset off of base: the kernel lays the ring out
+ * with TPACKET_ALIGNMENT (16) for every header, so these casts are aligned.
+ */
+#define RING_AT(type, base, off) ((type *)(void *)((uint8_t *)(base) + (off)))
+#define RING_AT_C(type, base, off) ((const type *)(const void *)((const uint8_t *)(base) + (off)))
+
 struct live {
 	int fd;
 	int wake_fd;       /* eventfd: breakloop() wakes poll() */
@@ -77,7 +84,7 @@ struct live {
 
 static inline struct tpacket_block_desc *live_block(const struct live *lv, uint32_t i)
 {
-	return (struct tpacket_block_desc *)(lv->ring + (size_t)i * lv->block_size);
+	return RING_AT(struct tpacket_block_desc, lv->ring, (size_t)i * lv->block_size);
 }
 
 static void live_read_stats(struct live *lv)
@@ -108,10 +115,10 @@ static inline void live_release(struct live *lv)
  * Put the VLAN tag back (Ethernet) or write the SLL2 header (cooked) in
  * front of the frame, in the ring's reserved room; fill cap->pkt.
  */
-static void live_fill(struct netmoon_capture *cap, struct live *lv, const struct tpacket3_hdr *h)
+static void live_fill(struct netmoon_packet *out, const struct live *lv,
+		      const struct tpacket3_hdr *h)
 {
-	const struct sockaddr_ll *sll =
-		(const struct sockaddr_ll *)((const uint8_t *)h + TPACKET_ALIGN(sizeof(*h)));
+	const struct sockaddr_ll *sll = RING_AT_C(struct sockaddr_ll, h, TPACKET_ALIGN(sizeof(*h)));
 	uint8_t *mac = (uint8_t *)h + h->tp_mac;
 	uint32_t caplen = h->tp_snaplen, wirelen = h->tp_len;
 	bool vlan = (h->tp_status & TP_STATUS_VLAN_VALID) || h->hv1.tp_vlan_tci;
@@ -165,12 +172,67 @@ static void live_fill(struct netmoon_capture *cap, struct live *lv, const struct
 		caplen += SLL2_LEN;
 		wirelen += SLL2_LEN;
 	}
-	cap->pkt.data = mac;
-	cap->pkt.caplen = caplen;
-	cap->pkt.wirelen = wirelen;
-	cap->pkt.ts_ns = (int64_t)h->tp_sec * 1000000000 + h->tp_nsec;
-	cap->pkt.ifindex = (uint32_t)sll->sll_ifindex;
-	cap->pkt.pkttype = sll->sll_pkttype;
+	out->data = mac;
+	out->caplen = caplen;
+	out->wirelen = wirelen;
+	out->ts_ns = (int64_t)h->tp_sec * 1000000000 + h->tp_nsec;
+	out->ifindex = (uint32_t)sll->sll_ifindex;
+	out->pkttype = sll->sll_pkttype;
+}
+
+/* The packet at h, unless it is loopback's outgoing copy (seen again arriving). */
+static inline bool live_keep(const struct live *lv, const struct tpacket3_hdr *h)
+{
+	const struct sockaddr_ll *sll = RING_AT_C(struct sockaddr_ll, h, TPACKET_ALIGN(sizeof(*h)));
+
+	return !(sll->sll_pkttype == PACKET_OUTGOING && sll->sll_ifindex == lv->lo_ifindex);
+}
+
+/*
+ * Wait until the socket is readable (a block may be ready): 1 when it is,
+ * -EAGAIN after the read timeout, NETMOON_E_BREAK after breakloop(), or an
+ * error.
+ */
+static int live_wait(struct netmoon_capture *cap, struct live *lv)
+{
+	struct pollfd pfd[2];
+	int n;
+
+	if (atomic_load_explicit(&cap->break_loop, memory_order_relaxed)) {
+		uint64_t v;
+
+		atomic_store(&cap->break_loop, 0);
+		(void)!read(lv->wake_fd, &v, sizeof(v));
+		return NETMOON_E_BREAK;
+	}
+	pfd[0] = (struct pollfd){ .fd = lv->fd, .events = POLLIN | POLLRDNORM };
+	pfd[1] = (struct pollfd){ .fd = lv->wake_fd, .events = POLLIN };
+	n = poll(pfd, 2, lv->timeout_ms);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 1; /* a signal: a breakloop() from its handler shows next time */
+		return netmoon__capture_error(cap, -errno, NETMOON__NO_OFFSET, "poll: %s",
+					      strerror(errno));
+	}
+	if (n == 0)
+		return -EAGAIN;
+	if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(lv->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err == ENETDOWN)
+			return netmoon__capture_error(cap, -ENETDOWN, NETMOON__NO_OFFSET,
+						      "the interface went down");
+		if (err == ENODEV || (pfd[0].revents & POLLHUP))
+			return netmoon__capture_error(cap, -ENODEV, NETMOON__NO_OFFSET,
+						      "the interface disappeared");
+		if (err)
+			return netmoon__capture_error(cap, -err, NETMOON__NO_OFFSET,
+						      "socket error: %s", strerror(err));
+	}
+	return 1; /* a block is ready, or the wake-up is seen next time */
 }
 
 static int live_next(struct netmoon_capture *cap)
@@ -179,25 +241,16 @@ static int live_next(struct netmoon_capture *cap)
 
 	for (;;) {
 		struct tpacket_block_desc *bd;
-		struct pollfd pfd[2];
 		int n;
 
 		if (lv->left) {
 			const struct tpacket3_hdr *h = lv->next_hdr;
-			const struct sockaddr_ll *sll =
-				(const struct sockaddr_ll *)((const uint8_t *)h +
-							     TPACKET_ALIGN(sizeof(*h)));
 
 			lv->left--;
-			lv->next_hdr = (const struct tpacket3_hdr *)((const uint8_t *)h +
-								      h->tp_next_offset);
-			/*
-			 * Loopback shows every packet twice, leaving and
-			 * arriving; keep the arrival, as libpcap does.
-			 */
-			if (sll->sll_pkttype == PACKET_OUTGOING && sll->sll_ifindex == lv->lo_ifindex)
+			lv->next_hdr = RING_AT_C(struct tpacket3_hdr, h, h->tp_next_offset);
+			if (!live_keep(lv, h))
 				continue;
-			live_fill(cap, lv, h);
+			live_fill(&cap->pkt, lv, h);
 			return 1;
 		}
 		if (lv->held)
@@ -207,47 +260,97 @@ static int live_next(struct netmoon_capture *cap)
 		if (__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) {
 			lv->held = true;
 			lv->left = bd->hdr.bh1.num_pkts;
-			lv->next_hdr = (const struct tpacket3_hdr *)((const uint8_t *)bd +
-								      bd->hdr.bh1.offset_to_first_pkt);
+			lv->next_hdr = RING_AT_C(struct tpacket3_hdr, bd,
+						 bd->hdr.bh1.offset_to_first_pkt);
 			continue;
 		}
 
-		if (atomic_load_explicit(&cap->break_loop, memory_order_relaxed)) {
-			uint64_t v;
-
-			atomic_store(&cap->break_loop, 0);
-			(void)!read(lv->wake_fd, &v, sizeof(v));
-			return NETMOON_E_BREAK;
-		}
-		pfd[0] = (struct pollfd){ .fd = lv->fd, .events = POLLIN | POLLRDNORM };
-		pfd[1] = (struct pollfd){ .fd = lv->wake_fd, .events = POLLIN };
-		n = poll(pfd, 2, lv->timeout_ms);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue; /* a signal: a breakloop() from its handler shows above */
-			return netmoon__capture_error(cap, -errno, NETMOON__NO_OFFSET,
-						      "poll: %s", strerror(errno));
-		}
-		if (n == 0)
-			return -EAGAIN;
-		if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			int err = 0;
-			socklen_t len = sizeof(err);
-
-			if (getsockopt(lv->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-				err = errno;
-			if (err == ENETDOWN)
-				return netmoon__capture_error(cap, -ENETDOWN, NETMOON__NO_OFFSET,
-							      "the interface went down");
-			if (err == ENODEV || (pfd[0].revents & POLLHUP))
-				return netmoon__capture_error(cap, -ENODEV, NETMOON__NO_OFFSET,
-							      "the interface disappeared");
-			if (err)
-				return netmoon__capture_error(cap, -err, NETMOON__NO_OFFSET,
-							      "socket error: %s", strerror(err));
-		}
-		/* Loop: a block is ready, or the wake-up is seen above. */
+		n = live_wait(cap, lv);
+		if (n != 1)
+			return n;
 	}
+}
+
+/* --- block access, for the monitor's capture and parser threads --------- */
+
+bool netmoon__capture_is_live(const struct netmoon_capture *cap)
+{
+	return cap->ops && cap->ops->next == live_next;
+}
+
+void netmoon__live_set_timeout(struct netmoon_capture *cap, int timeout_ms)
+{
+	((struct live *)cap->priv)->timeout_ms = timeout_ms;
+}
+
+uint32_t netmoon__live_block_count(const struct netmoon_capture *cap)
+{
+	return ((const struct live *)cap->priv)->nblocks;
+}
+
+int netmoon__live_block_take(struct netmoon_capture *cap, uint32_t *idx)
+{
+	struct live *lv = cap->priv;
+
+	for (;;) {
+		struct tpacket_block_desc *bd = live_block(lv, lv->cur);
+		int n;
+
+		if (__atomic_load_n(&bd->hdr.bh1.block_status, __ATOMIC_ACQUIRE) & TP_STATUS_USER) {
+			*idx = lv->cur;
+			lv->cur = lv->cur + 1 == lv->nblocks ? 0 : lv->cur + 1;
+			return 1;
+		}
+		n = live_wait(cap, lv);
+		if (n != 1)
+			return n;
+	}
+}
+
+void netmoon__live_block_begin(const struct netmoon_capture *cap, uint32_t idx,
+			       struct netmoon__live_iter *it)
+{
+	const struct tpacket_block_desc *bd = live_block(cap->priv, idx);
+
+	it->next = (const uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt;
+	it->left = bd->hdr.bh1.num_pkts;
+}
+
+int netmoon__live_block_next(const struct netmoon_capture *cap, struct netmoon__live_iter *it,
+			     struct netmoon_packet *pkt)
+{
+	const struct live *lv = cap->priv;
+
+	while (it->left) {
+		const struct tpacket3_hdr *h = it->next;
+
+		it->left--;
+		it->next = (const uint8_t *)h + h->tp_next_offset;
+		if (live_keep(lv, h)) {
+			live_fill(pkt, lv, h);
+			pkt->linktype = (uint32_t)cap->linktype;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void netmoon__live_block_release(const struct netmoon_capture *cap, uint32_t idx)
+{
+	struct tpacket_block_desc *bd = live_block(cap->priv, idx);
+
+	__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+}
+
+void netmoon__live_kernel_stats(const struct netmoon_capture *cap, uint64_t *received,
+				uint64_t *dropped, uint64_t *freezes)
+{
+	struct live *lv = cap->priv;
+
+	live_read_stats(lv);
+	*received = lv->k_packets;
+	*dropped = lv->k_drops;
+	*freezes = lv->k_freezes;
 }
 
 static void live_breakloop(struct netmoon_capture *cap)

@@ -1134,6 +1134,29 @@ NETMOON_API int64_t netmoon_conntable_flush(struct netmoon_conntable *ct)
 	return ct_flush(ct, true);
 }
 
+/* --- for the monitor ---------------------------------------------------- */
+
+size_t netmoon__conntable_active(const struct netmoon_conntable *ct)
+{
+	return (size_t)ct->st.active;
+}
+
+size_t netmoon__conntable_copy(const struct netmoon_conntable *ct, struct netmoon_conn *dst,
+			       size_t max)
+{
+	size_t n = 0;
+
+	for (uint32_t i = 0; i < ct->bump && n < max; i++)
+		if (ct->ents[i].state)
+			dst[n++] = ct->ents[i];
+	return n;
+}
+
+int64_t netmoon__conntable_now(const struct netmoon_conntable *ct)
+{
+	return ct->now;
+}
+
 /* --- public: reading --------------------------------------------------- */
 
 NETMOON_API const struct netmoon_conn *netmoon_conntable_next(const struct netmoon_conntable *ct,

@@ -197,6 +197,16 @@ int netmoon__tcp_zeek_state(const struct netmoon_conn *e);
 uint32_t netmoon__tcp_rtts(const struct netmoon_conn *e, int64_t *rtt_syn, int64_t *rtt_ack,
 			   int64_t *handshake);
 
+/* --- conntable.c, for the monitor's snapshots -------------------------- */
+
+/* Live entries now. */
+size_t netmoon__conntable_active(const struct netmoon_conntable *ct);
+/* Copy up to max live entries to dst (memcpy: read them with netmoon_conn_get_info()). */
+size_t netmoon__conntable_copy(const struct netmoon_conntable *ct, struct netmoon_conn *dst,
+			       size_t max);
+/* The table's time: the latest packet's or expire()'s. */
+int64_t netmoon__conntable_now(const struct netmoon_conntable *ct);
+
 /* --- conn_frag.c ------------------------------------------------------- */
 
 struct ct_frag_slot;

@@ -11,5 +11,6 @@
 #include <netmoon/capture.h>
 #include <netmoon/frame.h>
 #include <netmoon/conntable.h>
+#include <netmoon/monitor.h>
 
 #endif /* NETMOON_NETMOON_H */
