@@ -14,11 +14,12 @@ ifeq ($(.DEFAULT_GOAL),)
 endif
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_PROGRAMS := $(BENCH_DIR)/minimal-tracker $(BENCH_DIR)/bench-core $(BENCH_DIR)/rusage-run
+BENCH_PROGRAMS := $(BENCH_DIR)/minimal-tracker $(BENCH_DIR)/bench-core $(BENCH_DIR)/rusage-run \
+	$(BENCH_DIR)/bench-live
 
 # Probe for libpcap only when a bench target is asked for: every other
 # make run stays free of the extra compiler call.
-ifneq ($(filter bench bench-programs $(BENCH_DIR)/%,$(MAKECMDGOALS)),)
+ifneq ($(filter bench bench-live bench-programs $(BENCH_DIR)/%,$(MAKECMDGOALS)),)
 BENCH_HAVE_PCAP := $(shell printf '\043include <pcap/pcap.h>\n' | \
 	$(CC) -E -x c - >/dev/null 2>&1 && echo 1)
 ifeq ($(BENCH_HAVE_PCAP),1)
@@ -26,14 +27,19 @@ BENCH_PROGRAMS += $(BENCH_DIR)/pcap-empty-loop
 endif
 endif
 
-.PHONY: bench-programs
+.PHONY: bench-programs bench-live
 bench-programs: $(BENCH_PROGRAMS)
+
+# Live capture under a trafgen blast between two network namespaces (root).
+bench-live: $(BENCH_DIR)/bench-live $(BENCH_DIR)/rusage-run
+	@tools/deps.sh bench-live
+	tools/bench-live.sh $(BUILD)
 
 bench: $(BENCH_PROGRAMS)
 
 # The same flags as everything else (-O2 -g, no -march=native), so the
 # numbers describe the code users build.
-$(BENCH_DIR)/bench-core: bench/bench-core.c $(STATIC_LIB) $(wildcard include/netmoon/*.h)
+$(BENCH_DIR)/bench-core $(BENCH_DIR)/bench-live: $(BENCH_DIR)/%: bench/%.c $(STATIC_LIB) $(wildcard include/netmoon/*.h)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< $(STATIC_LIB) $(SAN_LDFLAGS) -lpthread

@@ -2,17 +2,18 @@
 # Make sure what a make target needs is installed.  As root on Debian it
 # installs what is missing with apt-get; otherwise it names the packages to
 # install and fails.
-#   tools/deps.sh build|check|docs|bench
+#   tools/deps.sh build|check|docs|bench|bench-live|all
 set -eu
 mode=${1:-check}
 
 case "$mode" in
 build) pkgs="gcc make pkg-config libncurses-dev" ;;
-check) pkgs="gcc make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind" ;;
+check) pkgs="gcc make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind tcpdump tshark iproute2 util-linux" ;;
 docs) pkgs="doxygen" ;;
 bench) pkgs="gcc make libpcap-dev" ;;
+bench-live) pkgs="gcc make netsniff-ng tcpdump iproute2" ;;
 all) pkgs="gcc clang make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind doxygen libpcap-dev tshark tcpdump iproute2" ;;
-*) echo "usage: $0 build|check|docs|bench|all" >&2; exit 1 ;;
+*) echo "usage: $0 build|check|docs|bench|bench-live|all" >&2; exit 1 ;;
 esac
 
 missing=""
