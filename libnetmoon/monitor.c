@@ -244,7 +244,7 @@ static int run_live_two(struct netmoon_monitor *m)
 		return -rc;
 
 	for (;;) {
-		uint32_t idx;
+		uint32_t idx = 0;
 		bool have = false, done;
 
 		pthread_mutex_lock(&m->qmu);

@@ -28,6 +28,8 @@ struct app {
 	const char *iface;
 	int no_promisc;
 	const char *out_path;
+	const char *write_path;
+	struct netmoon_writer *writer;
 	FILE *out;
 	enum row_format format;
 	uint64_t max_packets;
@@ -82,7 +84,7 @@ static void usage(FILE *f, const char *prog)
 		"  -i IFACE           live capture on IFACE ('any' = every interface)\n"
 		"  -p                 no promiscuous mode (live capture)\n"
 		"  -f EXPR            filter expression (not supported yet in this version)\n"
-		"  -w FILE            also save the packets (not supported yet in this version)\n"
+		"  -w FILE            also save the packets (pcap; pcapng if FILE ends in .pcapng)\n"
 		"  -c N               stop after N packets\n"
 		"  -o FILE            write rows to FILE instead of standard output\n"
 		"  --format csv|json  output format (JSON: one object per line)\n"
@@ -171,7 +173,8 @@ static int run(struct app *app)
 	int64_t next_interval = INT64_MIN;
 	uint64_t npkts = 0;
 	size_t nb = 0;
-	int rc, err, read_err = 0, track_err = 0;
+	int rc, err, read_err = 0, track_err = 0, save_err = 0;
+	char save_msg[512] = "";
 
 	if (app->iface) {
 		NETMOON_OPTS(netmoon_capture_live_opts, lopts, .read_timeout_ms = LIVE_TICK_MS,
@@ -203,6 +206,17 @@ static int run(struct app *app)
 		return EXIT_RUNTIME;
 	}
 	netmoon_conntable_set_hooks(app->ct, &hooks, app);
+	if (app->write_path) {
+		err = netmoon_writer_open_err(&app->writer, app->write_path, NULL, errbuf,
+					      sizeof(errbuf));
+		if (err) {
+			fprintf(stderr, "%s: -w: %s\n", app->prog,
+				errbuf[0] ? errbuf : netmoon_strerror(err));
+			netmoon_conntable_free(app->ct);
+			netmoon_capture_close(app->cap);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (app->format == ROW_CSV)
 		fputs(row_csv_header(), app->out);
 
@@ -240,6 +254,11 @@ static int run(struct app *app)
 			break;
 		}
 		npkts++;
+		if (app->writer && (save_err = netmoon_writer_write(app->writer, pkt)) < 0) {
+			snprintf(save_msg, sizeof(save_msg), "%s",
+				 netmoon_writer_errmsg(app->writer));
+			break;
+		}
 		if (app->interval_ns) {
 			if (next_interval == INT64_MIN)
 				next_interval = pkt->ts_ns + app->interval_ns;
@@ -284,6 +303,8 @@ static int run(struct app *app)
 
 		/* As tcpdump does at the end of a live capture. */
 		netmoon_capture_get_stats(app->cap, &cs);
+		if (app->writer)
+			netmoon_writer_set_stats(app->writer, cs.kernel_received, cs.kernel_dropped);
 		fprintf(stderr, "%s: %" PRIu64 " packets captured, kernel: %" PRIu64
 			" received, %" PRIu64 " dropped\n",
 			app->prog, cs.packets, cs.kernel_received, cs.kernel_dropped);
@@ -307,7 +328,25 @@ static int run(struct app *app)
 					app->rejects[r], netmoon_frame_reason_str(r));
 	}
 
-	if (fflush(app->out) != 0 || ferror(app->out) || app->write_failed) {
+	if (app->writer) {
+		/* Written to the end whatever stopped the loop: a usable file. */
+		char wmsg[512] = "";
+		int werr = netmoon_writer_close_err(app->writer, wmsg, sizeof(wmsg));
+
+		app->writer = NULL;
+		if (save_err >= 0 && werr < 0) {
+			save_err = werr;
+			snprintf(save_msg, sizeof(save_msg), "%s", wmsg);
+		}
+		if (save_err < 0 && !save_msg[0])
+			snprintf(save_msg, sizeof(save_msg), "%s: %s", app->write_path,
+				 netmoon_strerror(save_err));
+		if (save_err < 0)
+			fprintf(stderr, "%s: -w: %s\n", app->prog, save_msg);
+	}
+	if (save_err < 0) {
+		rc = EXIT_RUNTIME;
+	} else if (fflush(app->out) != 0 || ferror(app->out) || app->write_failed) {
 		fprintf(stderr, "%s: writing %s: %s\n", app->prog,
 			app->out_path ? app->out_path : "standard output",
 			strerror(app->write_failed ? app->write_failed : errno));
@@ -342,7 +381,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct app app = { .prog = "netmoon-csv" }; /* big: the frame batch */
-	const char *filter = NULL, *write_path = NULL;
+	const char *filter = NULL;
 	struct sigaction sa;
 	uint64_t v;
 	int opt, rc;
@@ -354,7 +393,7 @@ int main(int argc, char **argv)
 		case 'i': app.iface = optarg; break;
 		case 'p': app.no_promisc = 1; break;
 		case 'f': filter = optarg; break;
-		case 'w': write_path = optarg; break;
+		case 'w': app.write_path = optarg; break;
 		case 'o': app.out_path = optarg; break;
 		case 'v': app.verbose = 1; break;
 		case 'c':
@@ -424,11 +463,6 @@ int main(int argc, char **argv)
 	}
 	if (filter) {
 		fprintf(stderr, "%s: filter expressions are not supported yet in libnetmoon %s\n",
-			app.prog, netmoon_version_string());
-		return EXIT_RUNTIME;
-	}
-	if (write_path) {
-		fprintf(stderr, "%s: saving packets (-w) is not supported yet in libnetmoon %s\n",
 			app.prog, netmoon_version_string());
 		return EXIT_RUNTIME;
 	}

@@ -12,5 +12,6 @@
 #include <netmoon/frame.h>
 #include <netmoon/conntable.h>
 #include <netmoon/monitor.h>
+#include <netmoon/writer.h>
 
 #endif /* NETMOON_NETMOON_H */
