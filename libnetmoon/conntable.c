@@ -30,6 +30,8 @@
 #define CT_DEFAULT_MAX_CONNS 262144u
 #define CT_MAX_CONNS (1u << 30)
 #define CT_DEFAULT_IDLE_NS (INT64_C(60) * 1000000000)
+#define CT_DEFAULT_EMERGENCY_HIGH 90u /* percent of max_conns */
+#define CT_DEFAULT_EMERGENCY_NS (INT64_C(5) * 1000000000)
 #define CT_DEFAULT_FRAG_SLOTS 1024u
 /* Removals track() may do for expiry before its packet: bounded work per call. */
 #define CT_TRACK_EXPIRE_BUDGET 8
@@ -54,7 +56,11 @@ struct netmoon_conntable {
 	uint32_t flags;
 	uint32_t in_hook;
 	struct ct_list lists[CT_NCLASS];
-	int64_t timeout[CT_NCLASS];
+	int64_t timeout[CT_NCLASS];  /* in force: the emergency's while it lasts */
+	int64_t normal_timeout[CT_NCLASS];
+	int64_t emergency_timeout;
+	uint32_t emergency_high;    /* entries: enter emergency mode at this many ... */
+	uint32_t emergency_low;     /* ... leave it below this many */
 	uint8_t tick_shift[CT_NCLASS]; /* log2 of the class's LRU tick */
 	int64_t now;                /* latest time seen */
 	int64_t next_deadline;      /* no list head expires before this */
@@ -133,19 +139,30 @@ static const uint8_t tcp_class[] = {
 	[NETMOON_CONN_EXPIRED] = CT_C_EST,
 };
 
+/*
+ * Non-TCP flows are embryonic until the responder sends (HF_D1): a flood
+ * from random sources fills these classes, and eviction takes them first.
+ */
 static inline unsigned ct_class(const struct netmoon_conn *e)
 {
+	unsigned fresh = (e->hflags & HF_D1) ? 0 : CT_C_UDP_NEW - CT_C_UDP;
+
 	switch (e->proto) {
 	case IPPROTO_NUM_TCP:
 		return tcp_class[e->state];
 	case IPPROTO_NUM_UDP:
-		return CT_C_UDP;
+		return CT_C_UDP + fresh;
 	case IPPROTO_NUM_ICMP:
 	case IPPROTO_NUM_ICMPV6:
-		return CT_C_ICMP;
+		return CT_C_ICMP + fresh;
 	default:
-		return CT_C_OTHER;
+		return CT_C_OTHER + fresh;
 	}
+}
+
+static inline bool class_embryonic(unsigned c)
+{
+	return c == CT_C_SYN || c >= CT_C_UDP_NEW;
 }
 
 static inline bool state_closed(uint8_t st)
@@ -422,6 +439,28 @@ static int fire_state(struct netmoon_conntable *ct, struct netmoon_conn *e, int 
 
 /* --- entries ----------------------------------------------------------- */
 
+/*
+ * Emergency mode (Suricata's idea): while the table is nearly full,
+ * connections that never got an answer time out after emergency_timeout
+ * instead of their normal timeout, so a flood of them clears itself; it
+ * ends once the table is below the low-water mark.
+ */
+static void emergency_update(struct netmoon_conntable *ct)
+{
+	if (!ct->st.emergency && ct->st.active >= ct->emergency_high) {
+		for (unsigned c = 0; c < CT_NCLASS; c++)
+			if (class_embryonic(c) && ct->emergency_timeout < ct->timeout[c])
+				ct->timeout[c] = ct->emergency_timeout;
+		ct->st.emergency = 1;
+		ct->st.emergencies++;
+		recompute_deadline(ct);
+	} else if (ct->st.emergency && ct->st.active < ct->emergency_low) {
+		memcpy(ct->timeout, ct->normal_timeout, sizeof(ct->timeout));
+		ct->st.emergency = 0;
+		recompute_deadline(ct);
+	}
+}
+
 static struct netmoon_conn *ct_alloc(struct netmoon_conntable *ct)
 {
 	struct netmoon_conn *e;
@@ -478,6 +517,8 @@ static int ct_remove(struct netmoon_conntable *ct, struct netmoon_conn *e, int r
 	e->state = 0;
 	e->hnext = ct->free_head;
 	ct->free_head = ct_idx(ct, e) + 1;
+	if (netmoon__unlikely(ct->st.emergency))
+		emergency_update(ct);
 	return rc < 0 ? rc : 0;
 }
 
@@ -543,13 +584,12 @@ static int ct_make_room(struct netmoon_conntable *ct, int64_t now, int *err)
 		return 0;
 	if (ct->flags & NETMOON_CT_F_NO_EVICT)
 		return NETMOON_E_TABLE_FULL;
-	if (ct->lists[CT_C_SYN].head) {
-		victim = &ct->ents[ct->lists[CT_C_SYN].head - 1];
-	} else {
+	/* Linux conntrack's early drop: what never got an answer goes first. */
+	for (int pass = 0; pass < 2 && !victim; pass++) {
 		for (unsigned c = 0; c < CT_NCLASS; c++) {
 			struct netmoon_conn *h;
 
-			if (!ct->lists[c].head)
+			if (!ct->lists[c].head || (pass == 0 && !class_embryonic(c)))
 				continue;
 			h = &ct->ents[ct->lists[c].head - 1];
 			if (!victim || h->ts_last < victim->ts_last)
@@ -558,6 +598,8 @@ static int ct_make_room(struct netmoon_conntable *ct, int64_t now, int *err)
 	}
 	if (!victim)
 		return NETMOON_E_TABLE_FULL; /* cannot happen: a full table has heads */
+	if (class_embryonic(ct_class(victim)))
+		ct->st.evicted_embryonic++;
 	keep_err(err, ct_remove(ct, victim, NETMOON_REMOVE_EVICTED));
 	return 0;
 }
@@ -636,6 +678,8 @@ static struct netmoon_conn *ct_create(struct netmoon_conntable *ct, const struct
 	ct->st.created++;
 	if (++ct->st.active > ct->st.peak)
 		ct->st.peak = ct->st.active;
+	if (netmoon__unlikely(ct->st.active >= ct->emergency_high))
+		emergency_update(ct);
 	keep_err(err, fire_conn(ct, ct->hooks.on_new, e));
 	if (state_closed(e->state))
 		keep_err(err, fire_conn(ct, ct->hooks.on_close, e));
@@ -1005,7 +1049,7 @@ NETMOON_API int netmoon_conntable_new(struct netmoon_conntable **ctp,
 				      const struct netmoon_conntable_opts *opts)
 {
 	struct netmoon_conntable *ct;
-	uint32_t max, flags, nb = 1, fslots;
+	uint32_t max, flags, nb = 1, fslots, hi_pct, lo_pct;
 	int64_t idle;
 	int rc = 0;
 
@@ -1020,6 +1064,8 @@ NETMOON_API int netmoon_conntable_new(struct netmoon_conntable **ctp,
 	flags = OPTS_GET(opts, flags, 0);
 	idle = OPTS_GET(opts, idle_timeout_ns, 0);
 	fslots = OPTS_GET(opts, frag_slots, 0);
+	hi_pct = OPTS_GET(opts, emergency_high_pct, 0);
+	lo_pct = OPTS_GET(opts, emergency_low_pct, 0);
 	if (max > CT_MAX_CONNS || (flags & ~(NETMOON_CT_F_IGNORE_VLAN | NETMOON_CT_F_NO_EVICT)) ||
 	    idle < 0)
 		return -EINVAL;
@@ -1042,10 +1088,23 @@ NETMOON_API int netmoon_conntable_new(struct netmoon_conntable **ctp,
 	rc |= opt_timeout(OPTS_GET(opts, icmp_timeout_ns, 0), idle, &ct->timeout[CT_C_ICMP]);
 	rc |= opt_timeout(OPTS_GET(opts, other_timeout_ns, 0), idle,
 			  &ct->timeout[CT_C_OTHER]);
-	if (rc) {
+	rc |= opt_timeout(OPTS_GET(opts, emergency_timeout_ns, 0), CT_DEFAULT_EMERGENCY_NS,
+			  &ct->emergency_timeout);
+	hi_pct = hi_pct ? hi_pct : CT_DEFAULT_EMERGENCY_HIGH;
+	if (!lo_pct)
+		lo_pct = hi_pct > 20 ? hi_pct - 20 : 0;
+	if (rc || hi_pct > 101 || (hi_pct <= 100 && lo_pct >= hi_pct) || lo_pct > 100) {
 		free(ct);
 		return -EINVAL;
 	}
+	ct->timeout[CT_C_UDP_NEW] = ct->timeout[CT_C_UDP];
+	ct->timeout[CT_C_ICMP_NEW] = ct->timeout[CT_C_ICMP];
+	ct->timeout[CT_C_OTHER_NEW] = ct->timeout[CT_C_OTHER];
+	memcpy(ct->normal_timeout, ct->timeout, sizeof(ct->timeout));
+	/* 101 %: never. */
+	ct->emergency_high = hi_pct > 100 ? UINT32_MAX
+					  : (uint32_t)(((uint64_t)max * hi_pct + 99) / 100);
+	ct->emergency_low = (uint32_t)((uint64_t)max * lo_pct / 100);
 	for (unsigned c = 0; c < CT_NCLASS; c++) {
 		uint8_t sh = 0;
 

@@ -29,7 +29,11 @@ enum ct_class {
 	CT_C_UDP = 4,
 	CT_C_ICMP = 5,
 	CT_C_OTHER = 6,
-	CT_NCLASS = 7,
+	/* Embryonic: no reply seen yet (the first to go when the table fills). */
+	CT_C_UDP_NEW = 7,
+	CT_C_ICMP_NEW = 8,
+	CT_C_OTHER_NEW = 9,
+	CT_NCLASS = 10,
 };
 
 /* Zeek's per-endpoint TCP states (its TCP_ENDPOINT_*), for conn_state. */

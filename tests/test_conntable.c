@@ -1209,7 +1209,8 @@ static void test_expiry_granularity(void **state)
 
 static void test_eviction_order(void **state)
 {
-	NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 4, .udp_timeout_ns = SEC(10));
+	NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 4, .udp_timeout_ns = SEC(10),
+		     .emergency_high_pct = 101);
 	static const struct flow fu = { 0, "10.0.0.1", "10.0.1.1", 1, 53, 17, 0, { 0 } };
 	static const struct flow fs = { 0, "10.0.0.2", "10.0.1.1", 2, 80, 6, 0, { 0 } };
 	static const struct flow fa = { 0, "10.0.0.3", "10.0.1.1", 3, 80, 6, 0, { 0 } };
@@ -1226,6 +1227,7 @@ static void test_eviction_order(void **state)
 	assert_int_equal(netmoon_conntable_new(&ct, &o), 0);
 	hook_all(ct, &r);
 	udp_tx(ct, &fu, 0, 1, T0, NULL);                           /* 1: UDP, last at T0 */
+	udp_tx(ct, &fu, 1, 1, T0, NULL);                           /* ... answered */
 	tcp_tx(ct, &fs, 0, SYN, 1, 0, 0, T0 + SEC(1), NULL);       /* 2: embryonic */
 	tcp_tx(ct, &fa, 0, SYN, 1, 0, 0, T0 + SEC(2), NULL);       /* 3: established below */
 	tcp_tx(ct, &fa, 1, SYN | ACK, 1, 2, 0, T0 + SEC(2), NULL);
@@ -1235,10 +1237,12 @@ static void test_eviction_order(void **state)
 	/* Full, nothing expired: the embryonic connection goes first. */
 	assert_int_equal(udp_tx(ct, &fx, 0, 1, T0 + SEC(5), &c), 0);
 	assert_string_equal(r.log, "rm(2,evicted,SYN_SENT) new(5)");
+	udp_tx(ct, &fx, 1, 1, T0 + SEC(5), NULL); /* answered: not embryonic */
 	/* Again: no embryonic left: the least recently active (1, at T0). */
 	r.log[0] = '\0';
 	assert_int_equal(udp_tx(ct, &fy, 0, 1, T0 + SEC(6), &c), 0);
 	assert_string_equal(r.log, "rm(1,evicted,ACTIVE) new(6)");
+	udp_tx(ct, &fy, 1, 1, T0 + SEC(6), NULL);
 	/*
 	 * UDP flows idle out after 10 s: flow 5 (last T0+5 s) goes with the packet
 	 * at T0+16 s, flow 6 (last T0+6 s) with the one just after it, before the
@@ -1251,6 +1255,8 @@ static void test_eviction_order(void **state)
 	assert_string_equal(r.log, "rm(5,expired,EXPIRED) rm(6,expired,EXPIRED) new(7)");
 	st = stats_of(ct);
 	assert_int_equal(st.evicted, 2);
+	assert_int_equal(st.evicted_embryonic, 1);
+	assert_int_equal(st.emergencies, 0);
 	assert_int_equal(st.expired, 2);
 	assert_int_equal(st.created, 7);
 	assert_int_equal(st.active, 3);
@@ -1264,7 +1270,7 @@ static void test_eviction_order(void **state)
 static void test_full_reuses_expired(void **state)
 {
 	NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 2, .udp_timeout_ns = SEC(10),
-		     .tcp_syn_timeout_ns = SEC(100));
+		     .tcp_syn_timeout_ns = SEC(100), .emergency_high_pct = 101);
 	static const struct flow f1 = { 0, "10.0.0.1", "10.0.1.1", 1, 53, 17, 0, { 0 } };
 	static const struct flow f2 = { 0, "10.0.0.2", "10.0.1.1", 2, 80, 6, 0, { 0 } };
 	static const struct flow f3 = { 0, "10.0.0.3", "10.0.1.1", 3, 53, 17, 0, { 0 } };
@@ -1283,10 +1289,155 @@ static void test_full_reuses_expired(void **state)
 	netmoon_conntable_free(ct);
 }
 
+/*
+ * A SYN flood and a UDP flood from random sources into a table of 100:
+ * established connections and answered UDP flows survive (the unanswered
+ * go first, as with Linux conntrack's early drop), every eviction is
+ * counted, memory stays at the cap; emergency mode starts at 90 entries,
+ * times the unanswered out after 5 s instead of 60, and ends below 70.
+ */
+static void test_flood_early_drop_and_emergency(void **state)
+{
+	NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 100);
+	struct flow web = { 0, "10.1.0.1", "10.2.0.1", 0, 443, 6, 0, { 0 } };
+	struct flow dns = { 0, "10.1.0.2", "10.2.0.2", 0, 53, 17, 0, { 0 } };
+	struct flow syn = { 0, NULL, "10.2.0.1", 0, 80, 6, 0, { 0 } };
+	struct flow udp = { 0, NULL, "10.2.0.2", 0, 53, 17, 0, { 0 } };
+	struct netmoon_conntable *ct = NULL;
+	struct netmoon_conntable_stats st;
+	const struct netmoon_conn *c;
+	char src[32];
+	int64_t t = T0;
+	int kept_web = 0, kept_dns = 0, n = 0;
+
+	(void)state;
+	assert_int_equal(netmoon_conntable_new(&ct, &o), 0);
+	for (int i = 0; i < 10; i++) {
+		web.ap = (uint16_t)(40000 + i);
+		tcp_tx(ct, &web, 0, SYN, 1, 0, 0, t, NULL);
+		tcp_tx(ct, &web, 1, SYN | ACK, 1, 2, 0, t, NULL);
+		tcp_tx(ct, &web, 0, ACK, 2, 2, 0, t, NULL);
+		dns.ap = (uint16_t)(50000 + i);
+		udp_tx(ct, &dns, 0, 40, t, NULL);
+		udp_tx(ct, &dns, 1, 80, t, NULL);
+	}
+	for (int i = 0; i < 20000; i++) {
+		struct flow *f = i % 2 ? &udp : &syn;
+
+		t += 100000; /* 10,000 packets a second */
+		snprintf(src, sizeof(src), "172.%d.%d.%d", 16 + i / 65536, (i / 256) % 256, i % 256);
+		f->a = src;
+		f->ap = (uint16_t)(1024 + i % 60000);
+		if (f == &syn)
+			assert_int_equal(tcp_tx(ct, f, 0, SYN, 7, 0, 0, t, NULL), 0);
+		else
+			assert_int_equal(udp_tx(ct, f, 0, 30, t, NULL), 0);
+		st = stats_of(ct);
+		assert_true(st.active <= 100);
+		if (i == 200) {
+			assert_int_equal(st.emergency, 1);
+			assert_int_equal(st.emergencies, 1);
+		}
+	}
+	st = stats_of(ct);
+	assert_int_equal(st.refused, 0);
+	assert_int_equal(st.created, 20 + 20000);
+	assert_int_equal(st.evicted + st.expired + st.active, 20 + 20000);
+	assert_int_equal(st.evicted, st.evicted_embryonic);
+	assert_true(st.evicted > 19000);
+	for (c = netmoon_conntable_next(ct, NULL); c; c = netmoon_conntable_next(ct, c)) {
+		struct netmoon_conn_info ci = info_of(c);
+
+		if (ci.proto == 6 && ci.resp_port == 443) {
+			assert_string_equal(state_of(c), "ESTABLISHED");
+			kept_web++;
+		}
+		if (ci.proto == 17 && ci.resp_port == 53 && ci.resp.pkts == 1)
+			kept_dns++;
+		n++;
+	}
+	assert_int_equal(kept_web, 10);
+	assert_int_equal(kept_dns, 10);
+	assert_int_equal(n, (int)st.active);
+	/*
+	 * The flood stops.  6 s later (past the 5 s emergency timeout, well
+	 * before the normal 60 s) the unanswered time out until the table is
+	 * below the low-water mark (70 entries): then the emergency ends and
+	 * the rest have their normal 60 s again.
+	 */
+	assert_int_equal(st.active, 100);
+	assert_int_equal(netmoon_conntable_expire(ct, t + SEC(6), 0), 31);
+	st = stats_of(ct);
+	assert_int_equal(st.active, 69);
+	assert_int_equal(st.emergency, 0);
+	assert_int_equal(st.emergencies, 1);
+	netmoon_conntable_free(ct);
+}
+
+/* Emergency settings: 101 % turns it off; low must be below high. */
+static void test_emergency_options(void **state)
+{
+	struct netmoon_conntable *ct = NULL;
+	struct flow u = { 0, NULL, "10.2.0.2", 9, 53, 17, 0, { 0 } };
+	char src[32];
+
+	(void)state;
+	{
+		NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 10, .emergency_high_pct = 102);
+
+		assert_int_equal(netmoon_conntable_new(&ct, &o), -EINVAL);
+	}
+	{
+		NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 10, .emergency_high_pct = 50,
+			     .emergency_low_pct = 50);
+
+		assert_int_equal(netmoon_conntable_new(&ct, &o), -EINVAL);
+	}
+	{
+		NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 10, .emergency_timeout_ns = -1);
+
+		assert_int_equal(netmoon_conntable_new(&ct, &o), -EINVAL);
+	}
+	{
+		NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 10, .emergency_high_pct = 101);
+
+		assert_int_equal(netmoon_conntable_new(&ct, &o), 0);
+		for (int i = 0; i < 30; i++) {
+			snprintf(src, sizeof(src), "172.16.0.%d", i);
+			u.a = src;
+			udp_tx(ct, &u, 0, 1, T0 + i, NULL);
+		}
+		assert_int_equal(stats_of(ct).emergencies, 0);
+		assert_int_equal(stats_of(ct).evicted, 20);
+		netmoon_conntable_free(ct);
+	}
+	{
+		/* 50 % / 20 %, 1 s: on at 5 entries, off below 2. */
+		NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 10, .emergency_high_pct = 50,
+			     .emergency_low_pct = 20, .emergency_timeout_ns = SEC(1));
+
+		assert_int_equal(netmoon_conntable_new(&ct, &o), 0);
+		for (int i = 0; i < 4; i++) {
+			snprintf(src, sizeof(src), "172.16.0.%d", i);
+			u.a = src;
+			udp_tx(ct, &u, 0, 1, T0, NULL);
+		}
+		assert_int_equal(stats_of(ct).emergency, 0);
+		u.a = "172.16.0.99";
+		udp_tx(ct, &u, 0, 1, T0, NULL);
+		assert_int_equal(stats_of(ct).emergency, 1);
+		/* Below 2 entries the normal 60 s apply again: the last one stays. */
+		assert_int_equal(netmoon_conntable_expire(ct, T0 + SEC(1) + 1, 0), 4);
+		assert_int_equal(stats_of(ct).emergency, 0);
+		assert_int_equal(stats_of(ct).active, 1);
+		netmoon_conntable_free(ct);
+	}
+}
+
 static void test_no_evict(void **state)
 {
 	NETMOON_OPTS(netmoon_conntable_opts, o, .max_conns = 2, .flags = NETMOON_CT_F_NO_EVICT,
-		     .udp_timeout_ns = SEC(10));
+		     .udp_timeout_ns = SEC(10), .emergency_high_pct = 101);
 	static const struct flow f1 = { 0, "10.0.0.1", "10.0.1.1", 1, 53, 17, 0, { 0 } };
 	static const struct flow f2 = { 0, "10.0.0.2", "10.0.1.1", 2, 53, 17, 0, { 0 } };
 	static const struct flow f3 = { 0, "10.0.0.3", "10.0.1.1", 3, 53, 17, 0, { 0 } };
@@ -2418,6 +2569,8 @@ int main(void)
 		cmocka_unit_test(test_eviction_order),
 		cmocka_unit_test(test_full_reuses_expired),
 		cmocka_unit_test(test_no_evict),
+		cmocka_unit_test(test_flood_early_drop_and_emergency),
+		cmocka_unit_test(test_emergency_options),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_untracked),
 		cmocka_unit_test(test_ports_only),

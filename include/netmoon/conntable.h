@@ -168,6 +168,19 @@ struct netmoon_conntable_opts {
 	int64_t icmp_timeout_ns;    /**< ICMP and ICMPv6. */
 	int64_t other_timeout_ns;   /**< Other IP protocols. */
 	uint32_t frag_slots;        /**< Remembered first fragments for attributing later ones; 0 = 1024. */
+	/** Emergency mode starts when the table holds this percentage of
+	 *  max_conns (1 to 100; 0 = 90; 101 = never).  In it, connections
+	 *  not answered yet (TCP before its handshake completes, UDP, ICMP and
+	 *  others the responder never sent on) time out after
+	 *  emergency_timeout_ns, as Suricata does under a flood.  @since 0.2 */
+	uint32_t emergency_high_pct;
+	/** ... and ends below this percentage (0 = emergency_high_pct - 20);
+	 *  must be below emergency_high_pct.  @since 0.2 */
+	uint32_t emergency_low_pct;
+	/** Timeout of unanswered connections in emergency mode; 0 = 5 s (a
+	 *  longer normal timeout is shortened to it, a shorter one is kept).
+	 *  @since 0.2 */
+	int64_t emergency_timeout_ns;
 	/** @cond */ size_t :0; /** @endcond */
 };
 
@@ -230,6 +243,11 @@ struct netmoon_conntable_stats {
 	uint64_t frag_unattributed; /**< Non-first fragments whose first fragment was not seen. */
 	uint64_t memory_bytes;   /**< Bytes the table may use at its cap (entries, buckets, fragment slots). */
 	uint64_t entry_bytes;    /**< Bytes per connection at the cap, table slot included. */
+	/** Of the evicted, how many had never been answered (evicted first,
+	 *  as Linux conntrack's early drop does).  @since 0.2 */
+	uint64_t evicted_embryonic;
+	uint64_t emergencies;    /**< Times emergency mode started.  @since 0.2 */
+	uint64_t emergency;      /**< 1 while in emergency mode, else 0.  @since 0.2 */
 	/** @cond */ size_t :0; /** @endcond */
 };
 
