@@ -187,6 +187,7 @@ struct opts {
 	uint32_t udp_pm;
 	uint32_t rst_pm;      /* of the TCP flows: end with RST instead of FIN */
 	uint32_t refused_pm;  /* of the TCP flows: SYN answered by RST/ACK */
+	uint32_t flood_pm;    /* of the packets: a lone SYN from a new source (a flood) */
 	uint64_t pps;
 	int64_t start_ns;
 	int nsec;
@@ -262,6 +263,7 @@ struct totals {
 	uint64_t tcp_handshakes, tcp_fin, tcp_rst, tcp_refused, udp_done;
 	uint64_t tcp_packets, udp_packets, ipv6_packets, vlan_packets, qinq_packets;
 	uint64_t syn_packets, fin_packets, rst_packets;
+	uint64_t flood_syns;
 	uint64_t small, mid, large; /* frames <= 100 B, in between, >= 1200 B */
 	uint64_t flows_open_at_end;
 	int64_t ts_first, ts_last;
@@ -1012,6 +1014,7 @@ static void print_summary(const struct gen *g)
 		"vlan_packets=%" PRIu64 "\n"
 		"qinq_packets=%" PRIu64 "\n"
 		"syn_packets=%" PRIu64 "\n"
+		"flood_syns=%" PRIu64 "\n"
 		"fin_packets=%" PRIu64 "\n"
 		"rst_packets=%" PRIu64 "\n"
 		"ts_first=%" PRId64 ".%09" PRId64 "\n"
@@ -1022,7 +1025,7 @@ static void print_summary(const struct gen *g)
 		t->tcp_handshakes, t->tcp_fin, t->tcp_rst, t->tcp_refused, t->udp_done,
 		t->flows_open_at_end, g->o.flows,
 		t->tcp_packets, t->udp_packets, t->ipv6_packets, t->vlan_packets, t->qinq_packets,
-		t->syn_packets, t->fin_packets, t->rst_packets,
+		t->syn_packets, t->flood_syns, t->fin_packets, t->rst_packets,
 		t->ts_first / NSEC_PER_SEC, t->ts_first % NSEC_PER_SEC,
 		t->ts_last / NSEC_PER_SEC, t->ts_last % NSEC_PER_SEC);
 }
@@ -1044,6 +1047,9 @@ static void usage(FILE *f)
 		"  --udp-share PCT     percent of flows that are UDP (default 20)\n"
 		"  --rst-share PCT     percent of TCP flows ending with RST (default 5)\n"
 		"  --refused-share PCT percent of TCP flows refused with RST/ACK (default 2)\n"
+		"  --flood-share PCT   percent of packet draws that are a SYN flood: one\n"
+		"                      unanswered SYN from a new source each (a transfer's\n"
+		"                      burst is one draw, so fewer packets; default 0)\n"
 		"  --pps N             mean packets per second of the time stamps (default 1000000)\n"
 		"  --start SEC         time stamp of the first packet, epoch seconds (default 1700000000)\n"
 		"  --ns                nanosecond time stamps (default microseconds)\n"
@@ -1075,7 +1081,7 @@ static uint32_t parse_pct(const char *s, const char *name)
 }
 
 enum {
-	OPT_SEED = 256, OPT_IPV6, OPT_VLAN, OPT_QINQ, OPT_UDP, OPT_RST, OPT_REFUSED,
+	OPT_SEED = 256, OPT_IPV6, OPT_VLAN, OPT_QINQ, OPT_UDP, OPT_RST, OPT_REFUSED, OPT_FLOOD,
 	OPT_PPS, OPT_START, OPT_NS, OPT_BE, OPT_NOPAD, OPT_SUMMARY, OPT_TRUTH,
 };
 
@@ -1089,6 +1095,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		{ "udp-share", required_argument, NULL, OPT_UDP },
 		{ "rst-share", required_argument, NULL, OPT_RST },
 		{ "refused-share", required_argument, NULL, OPT_REFUSED },
+		{ "flood-share", required_argument, NULL, OPT_FLOOD },
 		{ "pps", required_argument, NULL, OPT_PPS },
 		{ "start", required_argument, NULL, OPT_START },
 		{ "ns", no_argument, NULL, OPT_NS },
@@ -1120,6 +1127,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case OPT_UDP: o->udp_pm = parse_pct(optarg, "--udp-share"); break;
 		case OPT_RST: o->rst_pm = parse_pct(optarg, "--rst-share"); break;
 		case OPT_REFUSED: o->refused_pm = parse_pct(optarg, "--refused-share"); break;
+		case OPT_FLOOD: o->flood_pm = parse_pct(optarg, "--flood-share"); break;
 		case OPT_PPS: o->pps = parse_num(optarg, "--pps", 1, 1000000000); break;
 		case OPT_START:
 			o->start_ns = (int64_t)parse_num(optarg, "--start", 0, 4000000000u) *
@@ -1179,8 +1187,23 @@ int main(int argc, char **argv)
 
 	write_file_header(&g);
 	for (i = 0; i < g.o.packets;) {
-		struct flow *f = &g.slots[rng_below(&g.rng, g.o.flows)];
+		struct flow *f;
 		uint32_t burst = 1;
+
+		if (g.o.flood_pm && rng_permille(&g.rng, g.o.flood_pm)) {
+			/* A flood: one SYN from a source never seen again. */
+			struct flow ff;
+
+			flow_init_common(&g, &ff);
+			start_tcp(&g, &ff);
+			step(&g, &ff);
+			write_truth(&g, &ff);
+			g.t.flood_syns++;
+			i++;
+			g.now += (int64_t)rng_below(&g.rng, 2 * (uint64_t)g.gap + 1);
+			continue;
+		}
+		f = &g.slots[rng_below(&g.rng, g.o.flows)];
 
 		/*
 		 * A flow in the middle of a transfer sends a train of segments
