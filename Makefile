@@ -147,6 +147,14 @@ $(BUILD)/bin/netmoon-gen: tools/netmoon-gen.c
 
 # --- tests -------------------------------------------------------------------
 
+# netmoon-top's formatting helpers: pure code, tested without the library.
+$(BUILD)/tests/test_top_format: tests/test_top_format.c examples/netmoon-top/format.c \
+		examples/netmoon-top/format.h
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(APP_CFLAGS) -Iexamples/netmoon-top -o $@ tests/test_top_format.c \
+	  examples/netmoon-top/format.c $(SAN_LDFLAGS) -lcmocka
+
 # Unit suites link the static library, so they can reach internal helpers.
 $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(STATIC_LIB)
 	@mkdir -p $(@D)
@@ -211,12 +219,12 @@ install: all
 	  -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon
 	$(CC) $(APP_CFLAGS) $(CURSES_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-top \
 	  examples/netmoon-top/*.c -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon $(CURSES_LIBS)
-	install -m 644 docs/netmoon-csv.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 docs/netmoon-csv.1 docs/netmoon-top.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libnetmoon.a $(DESTDIR)$(LIBDIR)/libnetmoon.so* \
 	  $(DESTDIR)$(PKGCONFIGDIR)/libnetmoon.pc $(DESTDIR)$(BINDIR)/netmoon-csv $(DESTDIR)$(BINDIR)/netmoon-top \
-	  $(DESTDIR)$(MANDIR)/man1/netmoon-csv.1
+	  $(DESTDIR)$(MANDIR)/man1/netmoon-csv.1 $(DESTDIR)$(MANDIR)/man1/netmoon-top.1
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/netmoon
 
 clean:
