@@ -177,6 +177,16 @@ static void tcp_zeek(struct netmoon_conn *e, unsigned d, uint8_t fl, uint32_t le
  * handshake RTT; rtt_r is rtt_syn, or (SYN/ACK without an earlier SYN) the
  * SYN/ACK's time and then rtt_ack.  With both, rtt_ack = handshake - rtt_syn.
  */
+/* a - b, saturated: packets' own time stamps may be any int64_t. */
+static inline int64_t ts_sub(int64_t a, int64_t b)
+{
+	int64_t d;
+
+	if (__builtin_sub_overflow(a, b, &d))
+		return a < b ? INT64_MIN : INT64_MAX;
+	return d;
+}
+
 static void tcp_rtt(struct netmoon_conn *e, uint8_t fl, int64_t ts)
 {
 	uint32_t cf = ct_cflags(e);
@@ -195,7 +205,7 @@ static void tcp_rtt(struct netmoon_conn *e, uint8_t fl, int64_t ts)
 		if (cf & CF_SYNACK_SEEN)
 			return;
 		if (cf & CF_SYN_PENDING) {
-			e->rtt_r = ts - e->rtt_a;
+			e->rtt_r = ts_sub(ts, e->rtt_a);
 			ct_cflags_set(e, CF_SYNACK_SEEN | CF_ACK_OK | CF_RTT_SYN);
 		} else {
 			e->rtt_r = ts;
@@ -208,12 +218,12 @@ static void tcp_rtt(struct netmoon_conn *e, uint8_t fl, int64_t ts)
 		return;
 	/* The segment that completes the handshake, as far as RTTs go. */
 	if (cf & CF_SYN_PENDING) {
-		e->rtt_a = ts - e->rtt_a;
+		e->rtt_a = ts_sub(ts, e->rtt_a);
 		ct_cflags_set(e, CF_HANDSHAKE);
 	}
 	if ((cf & (CF_SYNACK_SEEN | CF_ACK_OK)) == (CF_SYNACK_SEEN | CF_ACK_OK)) {
 		if (!(cf & CF_RTT_SYN))
-			e->rtt_r = ts - e->rtt_r;
+			e->rtt_r = ts_sub(ts, e->rtt_r);
 		ct_cflags_set(e, CF_RTT_ACK);
 	}
 	ct_cflags_clear(e, CF_SYN_PENDING);
@@ -236,7 +246,7 @@ uint32_t netmoon__tcp_rtts(const struct netmoon_conn *e, int64_t *rtt_syn, int64
 	}
 	if (cf & CF_RTT_ACK) {
 		/* With rtt_syn known, the handshake was measured as well. */
-		*rtt_ack = (cf & CF_RTT_SYN) ? e->rtt_a - e->rtt_r : e->rtt_r;
+		*rtt_ack = (cf & CF_RTT_SYN) ? ts_sub(e->rtt_a, e->rtt_r) : e->rtt_r;
 		valid |= NETMOON_CONN_F_RTT_ACK;
 	}
 	return valid;

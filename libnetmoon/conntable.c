@@ -1155,12 +1155,13 @@ NETMOON_API int netmoon_conntable_set_hooks(struct netmoon_conntable *ct,
 		return -EINVAL;
 	if (ct->in_hook)
 		return -EBUSY;
+	/* Refused hooks leave the old ones in place. */
+	if (hooks && !OPTS_VALID(hooks, netmoon_conntable_hooks))
+		return -EINVAL;
 	memset(&ct->hooks, 0, sizeof(ct->hooks));
 	ct->user = user;
 	if (!hooks)
 		return 0;
-	if (!OPTS_VALID(hooks, netmoon_conntable_hooks))
-		return -EINVAL;
 	ct->hooks.on_new = OPTS_GET(hooks, on_new, NULL);
 	ct->hooks.on_state = OPTS_GET(hooks, on_state, NULL);
 	ct->hooks.on_close = OPTS_GET(hooks, on_close, NULL);

@@ -340,7 +340,15 @@ NETMOON_API int netmoon_monitor_new(struct netmoon_monitor **out, struct netmoon
 			return -ENOMEM;
 		}
 	}
-	pthread_mutex_init(&m->mu, NULL);
+	{
+		/* Recursive: hooks run under it and may read the stats or take a snapshot. */
+		pthread_mutexattr_t ma;
+
+		pthread_mutexattr_init(&ma);
+		pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+		pthread_mutex_init(&m->mu, &ma);
+		pthread_mutexattr_destroy(&ma);
+	}
 	pthread_mutex_init(&m->qmu, NULL);
 	pthread_cond_init(&m->qcv, NULL);
 	m->pkt.sz = sizeof(m->pkt);
@@ -356,7 +364,10 @@ NETMOON_API int netmoon_monitor_run(struct netmoon_monitor *m, uint64_t max_pack
 		return -EINVAL;
 	if (!atomic_compare_exchange_strong(&m->running, &expected, 1))
 		return -EBUSY;
-	m->max_packets = max_packets ? m->st.packets + max_packets : 0;
+	/* A limit past what a uint64_t counts is no limit (and must not wrap). */
+	m->max_packets = max_packets && max_packets <= UINT64_MAX - m->st.packets
+				 ? m->st.packets + max_packets
+				 : 0;
 	if (m->live)
 		netmoon__live_set_timeout(m->cap, m->tick_ms);
 	if (!m->live)

@@ -157,7 +157,7 @@ NETMOON_API const char *netmoon_conn_zeek_state_str(int zeek_state);
  */
 struct netmoon_conntable_opts {
 	size_t sz;                  /**< Set by NETMOON_OPTS(). */
-	uint32_t max_conns;         /**< Hard cap on entries; 0 = 262144. */
+	uint32_t max_conns;         /**< Hard cap on entries; 0 = 262144; at most 2^30. */
 	uint32_t flags;             /**< NETMOON_CT_F_* bits. */
 	int64_t idle_timeout_ns;    /**< Default idle timeout; 0 = 60 s. */
 	int64_t tcp_syn_timeout_ns; /**< TCP before the handshake completes. */
@@ -167,7 +167,7 @@ struct netmoon_conntable_opts {
 	int64_t udp_timeout_ns;     /**< UDP. */
 	int64_t icmp_timeout_ns;    /**< ICMP and ICMPv6. */
 	int64_t other_timeout_ns;   /**< Other IP protocols. */
-	uint32_t frag_slots;        /**< Remembered first fragments for attributing later ones; 0 = 1024. */
+	uint32_t frag_slots;        /**< Remembered first fragments for attributing later ones; 0 = 1024; at most 2^24. */
 	/** Emergency mode starts when the table holds this percentage of
 	 *  max_conns (1 to 100; 0 = 90; 101 = never).  In it, connections
 	 *  not answered yet (TCP before its handshake completes, UDP, ICMP and
@@ -271,7 +271,7 @@ NETMOON_API void netmoon_conntable_free(struct netmoon_conntable *ct);
  * @param ct     Table.
  * @param hooks  Hooks (copied), or NULL to remove all.
  * @param user   Passed to every hook.
- * @return 0 or -EINVAL.
+ * @return 0; -EINVAL (the hooks in place stay); -EBUSY from inside a hook.
  */
 NETMOON_API int netmoon_conntable_set_hooks(struct netmoon_conntable *ct,
 					    const struct netmoon_conntable_hooks *hooks, void *user);
@@ -290,7 +290,7 @@ NETMOON_API int netmoon_conntable_set_hooks(struct netmoon_conntable *ct,
  * @return 0 when tracked; 1 when not trackable (no IP header, or a
  *         non-first fragment whose first fragment was not seen: counted);
  *         NETMOON_E_TABLE_FULL when a new connection was refused;
- *         a hook's negative return; -EINVAL.
+ *         a hook's negative return; -EINVAL; -EBUSY from inside a hook.
  */
 NETMOON_API int netmoon_conntable_track(struct netmoon_conntable *ct,
 					const struct netmoon_frame *f, int64_t ts_ns,
@@ -334,7 +334,7 @@ NETMOON_API int64_t netmoon_conntable_track_burst(struct netmoon_conntable *ct,
  * @param ct      Table.
  * @param now_ns  Current time (capture time, not wall-clock, for files).
  * @param budget  At most this many removals; 0 = no limit.
- * @return Number removed, or a hook's negative return.
+ * @return Number removed, a hook's negative return, or -EBUSY from inside a hook.
  */
 NETMOON_API int64_t netmoon_conntable_expire(struct netmoon_conntable *ct, int64_t now_ns,
 					     uint64_t budget);
@@ -342,7 +342,8 @@ NETMOON_API int64_t netmoon_conntable_expire(struct netmoon_conntable *ct, int64
 /**
  * @brief Remove every entry, firing on_remove with NETMOON_REMOVE_FLUSH.
  * @param ct  Table.
- * @return Number removed, or a hook's negative return (the rest stay).
+ * @return Number removed, or a hook's negative return (the rest stay);
+ *         -EBUSY from inside a hook.
  */
 NETMOON_API int64_t netmoon_conntable_flush(struct netmoon_conntable *ct);
 
