@@ -176,17 +176,17 @@ run:
 
 check:
 	@tools/deps.sh check
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory all tests fuzz-replay
 	@tools/run-tests.sh $(BUILD)
 
 check-valgrind:
 	@tools/deps.sh check
-	@$(MAKE) --no-print-directory all tests
+	@$(MAKE) --no-print-directory all tests fuzz-replay
 	@NETMOON_VALGRIND=1 tools/run-tests.sh $(BUILD)
 
 check-asan:
 	@tools/deps.sh check
-	$(MAKE) BUILD=build/asan SANITIZE=address,undefined OPT='-O1 -g' all tests
+	$(MAKE) BUILD=build/asan SANITIZE=address,undefined OPT='-O1 -g' all tests fuzz-replay
 	@NETMOON_ASAN=1 tools/run-tests.sh build/asan
 
 # Regenerate the ABI baseline after an intended, announced ABI change.
@@ -234,24 +234,37 @@ clean:
 
 FUZZ_TARGETS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(wildcard tests/fuzz/fuzz-*.c))
 FUZZ_SECONDS ?= 60
+FUZZ_REPLAYS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay/%,$(wildcard tests/fuzz/fuzz-*.c))
 
-.PHONY: fuzz fuzz-run
+.PHONY: fuzz fuzz-run fuzz-long fuzz-seeds fuzz-replay check-fuzz-regressions
 fuzz: $(FUZZ_TARGETS)
 
 build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -DNETMOON_BUILDING -O1 -g -Iinclude -Ilibnetmoon \
-	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS)
+	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) -lpthread
 
-# Run every target for FUZZ_SECONDS each, seeded from the project's fixtures.
-fuzz-run: fuzz
-	@for t in $(FUZZ_TARGETS); do \
-	  mkdir -p build/fuzz/corpus-$$(basename $$t); \
-	  cp tests/fixtures/*.pcap build/fuzz/corpus-$$(basename $$t)/ 2>/dev/null; \
-	  $$t -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=1024 \
-	    build/fuzz/corpus-$$(basename $$t) || exit 1; \
-	done
+# The same targets as plain programs (any compiler): each argument is one input.
+$(BUILD)/fuzz/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CCLD    $@")
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< tests/fuzz/replay.c $(STATIC_LIB) $(SAN_LDFLAGS) -lpthread
+fuzz-replay: $(FUZZ_REPLAYS)
+
+$(BUILD)/fuzz/extract-frames: tests/fuzz/extract-frames.c $(STATIC_LIB)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< $(STATIC_LIB) $(SAN_LDFLAGS) -lpthread
+
+fuzz-seeds: $(BUILD)/fuzz/extract-frames $(BUILD)/bin/netmoon-gen
+	@tests/fuzz/seeds.sh $(BUILD)
+
+# Every target for FUZZ_SECONDS each on its seeds; crashes go to tests/fuzz-regressions/.
+fuzz-run fuzz-long: fuzz fuzz-seeds
+	@tools/fuzz-long.sh $(FUZZ_SECONDS) build
+
+check-fuzz-regressions: fuzz-replay
+	@tests/check-fuzz-regressions.sh $(BUILD)
 
 # Benchmarks (bench/bench.mk reads the variables above).
 include bench/bench.mk

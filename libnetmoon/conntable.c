@@ -1031,6 +1031,8 @@ static int64_t ct_flush(struct netmoon_conntable *ct, bool stop)
 	} else {
 		ct_sweep(ct);
 	}
+	if (ct->st.emergency)
+		emergency_update(ct);
 	recompute_deadline(ct);
 	return rc < 0 && stop ? rc : n;
 }
@@ -1104,7 +1106,8 @@ NETMOON_API int netmoon_conntable_new(struct netmoon_conntable **ctp,
 	/* 101 %: never. */
 	ct->emergency_high = hi_pct > 100 ? UINT32_MAX
 					  : (uint32_t)(((uint64_t)max * hi_pct + 99) / 100);
-	ct->emergency_low = (uint32_t)((uint64_t)max * lo_pct / 100);
+	/* Rounded up like the high mark: "below 70 %" of 15 entries is below 11. */
+	ct->emergency_low = (uint32_t)(((uint64_t)max * lo_pct + 99) / 100);
 	for (unsigned c = 0; c < CT_NCLASS; c++) {
 		uint8_t sh = 0;
 

@@ -13,8 +13,11 @@
  * Time only comes in with each packet: the table never reads a clock, so a
  * capture file replays the same way every time.  The number of entries never
  * exceeds netmoon_conntable_opts::max_conns; when the table is full, an
- * expired entry is reused first, then the oldest not-yet-established TCP
- * connection, then the least recently active connection.
+ * expired entry is reused first, then the oldest connection never answered
+ * (TCP before its handshake completes; UDP, ICMP and other flows whose
+ * responder has not sent a first fragment or a whole packet yet), then the
+ * least recently active connection.  Near the cap, an emergency mode shortens
+ * the timeout of the never-answered (see netmoon_conntable_opts).
  *
  * @par Thread safety
  * A table is used by one thread at a time.  Different tables are independent.
