@@ -317,10 +317,11 @@ static int run(struct app *app)
 		netmoon_conntable_get_stats(app->ct, &st);
 		fprintf(stderr, "%" PRIu64 " packets, %" PRIu64 " bytes, %" PRIu64 " connections, "
 			"%" PRIu64 " rows; table: peak %" PRIu64 "/%" PRIu64 ", %" PRIu64
-			" expired, %" PRIu64 " evicted, %" PRIu64 " refused, %" PRIu64
+			" expired, %" PRIu64 " evicted (%" PRIu64 " never answered), %" PRIu64
+			" emergencies, %" PRIu64 " refused, %" PRIu64
 			" untracked, %" PRIu64 "+%" PRIu64 " fragments (un)attributed\n",
 			cs.packets, cs.bytes, st.created, app->rows, st.peak, st.max_conns,
-			st.expired, st.evicted, st.refused, st.untracked, st.frag_attributed,
+			st.expired, st.evicted, st.evicted_embryonic, st.emergencies, st.refused, st.untracked, st.frag_attributed,
 			st.frag_unattributed);
 		for (int r = 1; r < NETMOON_FRAME_R__COUNT; r++)
 			if (app->rejects[r])

@@ -518,6 +518,12 @@ static void draw(struct top *t)
 		 gone ? " (" : "", gone ? "some gone" : "", gone ? ")" : "", "");
 	if (t->filter[0])
 		printw("  filter: %s", t->filter);
+	/* The table under pressure: evictions, and the flood defence at work. */
+	if (t->st.table.evicted || t->st.table.refused)
+		printw("  evicted %" PRIu64 " (%" PRIu64 " unanswered) refused %" PRIu64,
+		       t->st.table.evicted, t->st.table.evicted_embryonic, t->st.table.refused);
+	if (t->st.table.emergency)
+		printw("  EMERGENCY");
 
 	/* Column widths: the endpoints as wide as the widest one shown, then
 	 * the bar; narrow terminals lose RTT, then the protocol. */
