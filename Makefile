@@ -162,7 +162,9 @@ $(BUILD)/tests/%: tests/%.c $(TEST_SUPPORT) $(wildcard tests/support/*.h) $(STAT
 	$(Q)$(CC) $(APP_CFLAGS) -Ilibnetmoon -Itests -o $@ $< $(TEST_SUPPORT) $(STATIC_LIB) \
 	  $(SAN_LDFLAGS) -lcmocka -lpthread
 
-tests: $(TESTS)
+# Drivers the check scripts run (tests/check-filter.sh).
+TEST_DRIVERS := $(BUILD)/tests/filter-match
+tests: $(TESTS) $(TEST_DRIVERS)
 
 deps:
 	@tools/deps.sh all

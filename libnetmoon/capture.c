@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "capture_int.h"
+#include "filter_int.h"
 
 /* breakloop() runs in signal handlers: the flag must be a plain store. */
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free");
@@ -243,7 +244,9 @@ static inline int capture_next(struct netmoon_capture *cap)
 
 	if (netmoon__unlikely(cap->done))
 		return cap->result;
-	r = cap->ops->next(cap);
+	do
+		r = cap->ops->next(cap);
+	while (netmoon__unlikely(r == 1 && !netmoon__capture_accept(cap, &cap->pkt)));
 	if (netmoon__likely(r == 1)) {
 		cap->pkt.number++;
 		cap->bytes += cap->pkt.wirelen;
@@ -307,6 +310,26 @@ NETMOON_API void netmoon_capture_breakloop(struct netmoon_capture *cap)
 		cap->ops->breakloop(cap);
 }
 
+NETMOON_API int netmoon_capture_set_filter(struct netmoon_capture *cap,
+					   const struct netmoon_filter *f)
+{
+	int r = 0;
+
+	if (!cap)
+		return -EINVAL;
+	if (f && (cap->linktype < 0 || f->linktype != (uint32_t)cap->linktype))
+		return NETMOON_E_LINKTYPE;
+	if (netmoon__capture_is_live(cap)) {
+		r = netmoon__live_set_filter(cap, f ? f->insns : NULL, f ? f->len : 0);
+		if (r < 0)
+			return netmoon__capture_error(cap, r, NETMOON__NO_OFFSET,
+						      "attaching the filter: %s",
+						      netmoon_strerror(r));
+	}
+	cap->filter = f;
+	return r;
+}
+
 NETMOON_API int netmoon_capture_linktype(const struct netmoon_capture *cap)
 {
 	if (!cap)
@@ -325,6 +348,7 @@ NETMOON_API int netmoon_capture_get_stats(const struct netmoon_capture *cap,
 	s.bytes = cap->bytes;
 	s.caplen_bytes = cap->caplen_bytes;
 	s.file_offset = netmoon__source_offset(&cap->src);
+	s.filtered = cap->filtered;
 	if (cap->ops && cap->ops->stats)
 		cap->ops->stats(cap, &s);
 	return netmoon__copy_out(st, &s, sizeof(s));

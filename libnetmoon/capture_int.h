@@ -169,6 +169,14 @@ void netmoon__live_block_begin(const struct netmoon_capture *cap, uint32_t idx,
 int netmoon__live_block_next(const struct netmoon_capture *cap, struct netmoon__live_iter *it,
 			     struct netmoon_packet *pkt);
 void netmoon__live_block_release(const struct netmoon_capture *cap, uint32_t idx);
+/*
+ * Attach @n classic BPF instructions (struct netmoon_bpf_insn) as the
+ * socket's filter behind a guard that passes VLAN-tagged frames, or the
+ * snaplen-only program when @insns is NULL.  Returns 1 when attached, 0 when
+ * the capture filters in user space only (cooked), or a negative errno.
+ */
+int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n);
+
 /* The kernel's counters, summed (PACKET_STATISTICS resets on read): one caller at a time. */
 void netmoon__live_kernel_stats(const struct netmoon_capture *cap, uint64_t *received,
 				uint64_t *dropped, uint64_t *freezes);
@@ -198,6 +206,10 @@ struct netmoon_capture {
 	bool done;  /* next() returned 0 or an error: keep returning it */
 	int result; /* ... this value */
 
+	/* netmoon_capture_set_filter(): checked for every packet. */
+	const struct netmoon_filter *filter;
+	uint64_t filtered;
+
 	/* Set at open. */
 	int linktype; /* pcap: the header's; pcapng: first IDB's, or -ENODATA */
 	char *name;   /* for messages: the path, "<stdin>" or "<memory>" */
@@ -215,6 +227,18 @@ int netmoon__capture_error(struct netmoon_capture *cap, int err, uint64_t off,
 
 /* Message for a failed netmoon__source_fill(): "read error: ..." and so on. */
 int netmoon__capture_source_error(struct netmoon_capture *cap, int err);
+
+/* A filter set on the handle accepts pkt (counting the rejected). */
+static inline bool netmoon__capture_accept(struct netmoon_capture *cap,
+					   const struct netmoon_packet *pkt)
+{
+	if (netmoon__likely(!cap->filter))
+		return true;
+	if (netmoon_filter_match(cap->filter, pkt->data, pkt->caplen, pkt->wirelen) == 1)
+		return true;
+	cap->filtered++;
+	return false;
+}
 
 /* Capture files are in either byte order: read host order, swapping when told. */
 static inline uint32_t netmoon__rd32x(const uint8_t *p, bool swap)

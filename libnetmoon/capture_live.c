@@ -38,6 +38,8 @@
 #include <net/if.h>
 #include <net/if_arp.h>
 
+#include <stddef.h>
+
 #include "capture_int.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
@@ -78,6 +80,7 @@ struct live {
 	bool cooked;       /* SOCK_DGRAM: write an SLL2 header */
 	int timeout_ms;    /* poll() timeout, -1 = none */
 	int lo_ifindex;    /* loopback's index: its outgoing copies are skipped */
+	uint32_t snaplen;  /* the socket filter's accept value */
 	/* PACKET_STATISTICS resets on every read: the sums. */
 	uint64_t k_packets, k_drops, k_freezes;
 };
@@ -271,6 +274,55 @@ static int live_next(struct netmoon_capture *cap)
 	}
 }
 
+/*
+ * The socket filter.  The ring keeps whole packets: snaplen is what a
+ * socket filter's accept value says (libpcap's way too), so without a user
+ * filter the program is one "ret #snaplen".  A user filter runs behind a
+ * guard that accepts VLAN-tagged frames: the kernel runs it on the frame
+ * with the tag taken off, user space on the frame with the tag put back,
+ * and only user space decides those.  Its own returns are its accept value
+ * (snaplen, as compiled) or 0; classic BPF jumps are relative, so the
+ * program is appended unchanged.  Cooked captures (no link header in the
+ * kernel's view) filter in user space only.
+ */
+_Static_assert(sizeof(struct netmoon_bpf_insn) == sizeof(struct sock_filter) &&
+		       offsetof(struct netmoon_bpf_insn, k) == offsetof(struct sock_filter, k),
+	       "netmoon_bpf_insn is not the kernel's sock_filter");
+
+int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n)
+{
+	struct live *lv = cap->priv;
+	struct sock_filter *prog;
+	struct sock_fprog fp;
+	size_t len = 0;
+	int r = 1;
+
+	if (!insns || lv->cooked) {
+		struct sock_filter keep = BPF_STMT(BPF_RET | BPF_K, lv->snaplen);
+
+		fp = (struct sock_fprog){ .len = 1, .filter = &keep };
+		if (setsockopt(lv->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
+			return -errno;
+		return insns ? 0 : 1;
+	}
+	if (n > BPF_MAXINSNS - 3)
+		return 0; /* too long with the guard: user space only */
+	prog = calloc(n + 3, sizeof(*prog));
+	if (!prog)
+		return -ENOMEM;
+	prog[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						   (uint32_t)(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT));
+	prog[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+	prog[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, lv->snaplen);
+	memcpy(prog + len, insns, n * sizeof(*prog));
+	len += n;
+	fp = (struct sock_fprog){ .len = (unsigned short)len, .filter = prog };
+	if (setsockopt(lv->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
+		r = -errno;
+	free(prog);
+	return r;
+}
+
 /* --- block access, for the monitor's capture and parser threads --------- */
 
 bool netmoon__capture_is_live(const struct netmoon_capture *cap)
@@ -329,6 +381,8 @@ int netmoon__live_block_next(const struct netmoon_capture *cap, struct netmoon__
 		if (live_keep(lv, h)) {
 			live_fill(pkt, lv, h);
 			pkt->linktype = (uint32_t)cap->linktype;
+			if (!netmoon__capture_accept((struct netmoon_capture *)cap, pkt))
+				continue;
 			return 1;
 		}
 	}
@@ -629,18 +683,11 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 	r = live_ring(cap, lv, snaplen, tmo);
 	if (r)
 		return r;
-	{
-		/*
-		 * The ring keeps whole packets: snaplen is what a socket
-		 * filter's accept value says (libpcap's way too).
-		 */
-		struct sock_filter keep = BPF_STMT(BPF_RET | BPF_K, snaplen);
-		struct sock_fprog prog = { .len = 1, .filter = &keep };
-
-		if (setsockopt(lv->fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0)
-			return netmoon__capture_error(cap, -errno, NETMOON__NO_OFFSET,
-						      "SO_ATTACH_FILTER: %s", strerror(errno));
-	}
+	lv->snaplen = snaplen;
+	r = netmoon__live_set_filter(cap, NULL, 0);
+	if (r < 0)
+		return netmoon__capture_error(cap, r, NETMOON__NO_OFFSET, "SO_ATTACH_FILTER: %s",
+					      strerror(-r));
 	if (flags & NETMOON_LIVE_F_IGNORE_OUTGOING) {
 		int one = 1;
 

@@ -30,6 +30,9 @@ struct app {
 	const char *out_path;
 	const char *write_path;
 	struct netmoon_writer *writer;
+	char *filter_expr;
+	int dump_filter;
+	struct netmoon_filter *filter;
 	FILE *out;
 	enum row_format format;
 	uint64_t max_packets;
@@ -83,7 +86,9 @@ static void usage(FILE *f, const char *prog)
 		"  -r FILE            read a pcap/pcapng capture ('-' = standard input)\n"
 		"  -i IFACE           live capture on IFACE ('any' = every interface)\n"
 		"  -p                 no promiscuous mode (live capture)\n"
-		"  -f EXPR            filter expression (not supported yet in this version)\n"
+		"  -f EXPR            keep only packets matching EXPR (tcpdump syntax; or give\n"
+		"                     EXPR as the last arguments)\n"
+		"  --dump-filter      print the compiled filter program (as tcpdump -d) and exit\n"
 		"  -w FILE            also save the packets (pcap; pcapng if FILE ends in .pcapng)\n"
 		"  -c N               stop after N packets\n"
 		"  -o FILE            write rows to FILE instead of standard output\n"
@@ -190,6 +195,51 @@ static int run(struct app *app)
 		fprintf(stderr, "%s: %s\n", app->prog, errbuf[0] ? errbuf : netmoon_strerror(err));
 		return EXIT_RUNTIME;
 	}
+	if (app->filter_expr) {
+		int lt = netmoon_capture_linktype(app->cap);
+
+		err = netmoon_filter_compile(&app->filter, app->filter_expr,
+					     lt < 0 ? NETMOON_LINKTYPE_ETHERNET : (uint32_t)lt, 0,
+					     errbuf, sizeof(errbuf));
+		if (err) {
+			fprintf(stderr, "%s: filter: %s\n", app->prog,
+				errbuf[0] ? errbuf : netmoon_strerror(err));
+			netmoon_capture_close(app->cap);
+			return EXIT_USAGE;
+		}
+		if (app->dump_filter) {
+			/* As tcpdump -d: the program for this capture's link type. */
+			int need = netmoon_filter_dump(app->filter, NULL, 0);
+			char *txt = need > 0 ? malloc((size_t)need + 1) : NULL;
+
+			if (txt) {
+				netmoon_filter_dump(app->filter, txt, (size_t)need + 1);
+				fputs(txt, stdout);
+				free(txt);
+			}
+			netmoon_filter_free(app->filter);
+			netmoon_capture_close(app->cap);
+			return txt ? 0 : EXIT_RUNTIME;
+		}
+		err = netmoon_capture_set_filter(app->cap, app->filter);
+		if (err < 0) {
+			fprintf(stderr, "%s: filter: %s\n", app->prog,
+				netmoon_capture_errmsg(app->cap)[0] ? netmoon_capture_errmsg(app->cap)
+								    : netmoon_strerror(err));
+			netmoon_filter_free(app->filter);
+			netmoon_capture_close(app->cap);
+			return EXIT_RUNTIME;
+		}
+		if (app->iface)
+			fprintf(stderr, "%s: filter: %zu instructions, %s\n", app->prog,
+				netmoon_filter_insn_count(app->filter),
+				err == 1 ? "run in the kernel (VLAN-tagged frames decided in user space)"
+					 : "run in user space only (cooked capture)");
+	} else if (app->dump_filter) {
+		fprintf(stderr, "%s: --dump-filter needs a filter expression\n", app->prog);
+		netmoon_capture_close(app->cap);
+		return EXIT_USAGE;
+	}
 	if (app->iface) {
 		int lt = netmoon_capture_linktype(app->cap);
 
@@ -203,6 +253,7 @@ static int run(struct app *app)
 	if (err) {
 		fprintf(stderr, "%s: connection table: %s\n", app->prog, netmoon_strerror(err));
 		netmoon_capture_close(app->cap);
+		netmoon_filter_free(app->filter);
 		return EXIT_RUNTIME;
 	}
 	netmoon_conntable_set_hooks(app->ct, &hooks, app);
@@ -214,6 +265,7 @@ static int run(struct app *app)
 				errbuf[0] ? errbuf : netmoon_strerror(err));
 			netmoon_conntable_free(app->ct);
 			netmoon_capture_close(app->cap);
+			netmoon_filter_free(app->filter);
 			return EXIT_RUNTIME;
 		}
 	}
@@ -366,17 +418,19 @@ static int run(struct app *app)
 	}
 	netmoon_conntable_free(app->ct);
 	netmoon_capture_close(app->cap);
+	netmoon_filter_free(app->filter);
 	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_INTERVAL, OPT_IDLE, OPT_MAXCONNS };
+	enum { OPT_FORMAT = 256, OPT_INTERVAL, OPT_IDLE, OPT_MAXCONNS, OPT_DUMP };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-conns", required_argument, NULL, OPT_MAXCONNS },
+		{ "dump-filter", no_argument, NULL, OPT_DUMP },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -394,6 +448,7 @@ int main(int argc, char **argv)
 		case 'i': app.iface = optarg; break;
 		case 'p': app.no_promisc = 1; break;
 		case 'f': filter = optarg; break;
+		case OPT_DUMP: app.dump_filter = 1; break;
 		case 'w': app.write_path = optarg; break;
 		case 'o': app.out_path = optarg; break;
 		case 'v': app.verbose = 1; break;
@@ -452,8 +507,34 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc)
-		filter = argv[optind];
+	if (optind < argc) {
+		/* As tcpdump: the remaining arguments, joined, are the filter. */
+		size_t len = 1;
+
+		if (filter) {
+			fprintf(stderr, "%s: give the filter with -f or as arguments, not both\n",
+				app.prog);
+			return EXIT_USAGE;
+		}
+		for (int i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		app.filter_expr = calloc(1, len);
+		if (!app.filter_expr) {
+			fprintf(stderr, "%s: out of memory\n", app.prog);
+			return EXIT_RUNTIME;
+		}
+		for (int i = optind; i < argc; i++) {
+			if (i > optind)
+				strcat(app.filter_expr, " ");
+			strcat(app.filter_expr, argv[i]);
+		}
+	} else if (filter) {
+		app.filter_expr = strdup(filter);
+		if (!app.filter_expr) {
+			fprintf(stderr, "%s: out of memory\n", app.prog);
+			return EXIT_RUNTIME;
+		}
+	}
 	if (app.iface && app.read_path) {
 		fprintf(stderr, "%s: -r and -i cannot be used together\n", app.prog);
 		return EXIT_USAGE;
@@ -461,11 +542,6 @@ int main(int argc, char **argv)
 	if (!app.iface && !app.read_path) {
 		fprintf(stderr, "%s: nothing to read: give -r FILE or -i IFACE (see --help)\n", app.prog);
 		return EXIT_USAGE;
-	}
-	if (filter) {
-		fprintf(stderr, "%s: filter expressions are not supported yet in libnetmoon %s\n",
-			app.prog, netmoon_version_string());
-		return EXIT_RUNTIME;
 	}
 	if (app.out_path) {
 		app.out = fopen(app.out_path, "w");
@@ -483,6 +559,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 
 	rc = run(&app);
+	free(app.filter_expr);
 	if (app.out != stdout && fclose(app.out) != 0 && rc == 0) {
 		fprintf(stderr, "%s: %s: %s\n", app.prog, app.out_path, strerror(errno));
 		rc = EXIT_RUNTIME;

@@ -224,6 +224,30 @@ NETMOON_API int netmoon_capture_open_live(struct netmoon_capture **cap, const ch
 					  const struct netmoon_capture_live_opts *opts,
 					  char *errbuf, size_t errlen);
 
+struct netmoon_filter;
+
+/**
+ * @brief Keep only the packets a filter accepts (@since 0.2).
+ *
+ * Every packet is checked in user space with netmoon_filter_match(), so
+ * what is delivered is exactly what the filter accepts, on files and live.
+ * A live Ethernet capture also attaches the program to its socket
+ * (SO_ATTACH_FILTER), so most unwanted packets never leave the kernel,
+ * behind a guard that lets VLAN-tagged frames through (the kernel sees them
+ * with their tag taken off, the filter with it put back: only user space
+ * can decide them).  "any" and other cooked captures filter in user space
+ * only.  The filter must have been compiled for the capture's link type.
+ * @param cap  Handle.
+ * @param f    Filter, or NULL to remove it; it must stay valid until the
+ *             handle is closed or another filter is set.
+ * @return 1 when the program also runs in the kernel, 0 when it runs in
+ *         user space only; -EINVAL for NULL @p cap; NETMOON_E_LINKTYPE when
+ *         @p f was compiled for another link type; a negative errno from
+ *         the kernel when attaching failed (the filter is then not set).
+ */
+NETMOON_API int netmoon_capture_set_filter(struct netmoon_capture *cap,
+					   const struct netmoon_filter *f);
+
 /**
  * @brief Get the next packet.
  * @param cap       Handle.
@@ -298,6 +322,9 @@ struct netmoon_capture_stats {
 	uint64_t kernel_dropped;
 	/** Live: times the ring's queue was frozen (tp_freeze_q_cnt). @since 0.2 */
 	uint64_t kernel_freezes;
+	/** Packets read but rejected by the filter in user space (those the
+	 *  kernel rejected are not counted anywhere).  @since 0.2 */
+	uint64_t filtered;
 	/** @cond */ size_t :0; /** @endcond */
 };
 

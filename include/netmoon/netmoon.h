@@ -13,5 +13,6 @@
 #include <netmoon/conntable.h>
 #include <netmoon/monitor.h>
 #include <netmoon/writer.h>
+#include <netmoon/filter.h>
 
 #endif /* NETMOON_NETMOON_H */

@@ -72,6 +72,16 @@ mkdir -p "$FUZZ/corpus-fuzz-capture"
 cp "$work/caps/"* "$FUZZ/corpus-fuzz-capture/"
 echo "seeds.sh: corpus-fuzz-capture: $ncaps capture file(s)"
 
+# --- filter expressions (a link-type byte, then the text) -----------------
+dir=$FUZZ/corpus-fuzz-filter
+mkdir -p "$dir"
+n=0
+while IFS= read -r e; do
+	n=$((n + 1))
+	printf '\001%s' "$e" >"$dir/e$n"
+done <tests/filter-exprs.txt
+echo "seeds.sh: corpus-fuzz-filter: $n input(s)"
+
 # --- frames and packet sequences ------------------------------------------
 if [ ! -x "$EXTRACT" ]; then
 	echo "seeds.sh: $EXTRACT not built: only corpus-fuzz-capture was made" >&2
