@@ -45,6 +45,9 @@
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23 /* Linux 4.20 */
 #endif
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000 /* Linux 6.2 */
+#endif
 #ifndef TP_STATUS_VLAN_TPID_VALID
 #define TP_STATUS_VLAN_TPID_VALID (1 << 6)
 #endif
@@ -175,6 +178,8 @@ static void live_fill(struct netmoon_packet *out, const struct live *lv,
 		caplen += SLL2_LEN;
 		wirelen += SLL2_LEN;
 	}
+	if (caplen > lv->snaplen)
+		caplen = lv->snaplen; /* as libpcap: the snaplen counts the header put in front */
 	out->data = mac;
 	out->caplen = caplen;
 	out->wirelen = wirelen;
@@ -219,6 +224,16 @@ static int live_wait(struct netmoon_capture *cap, struct live *lv)
 	}
 	if (n == 0)
 		return -EAGAIN;
+	if (pfd[1].revents & POLLIN) {
+		uint64_t v;
+
+		/*
+		 * Empty the eventfd: a wake-up whose flag loop() has already
+		 * consumed would make every later poll() return at once.  A
+		 * flag still set is seen on the next call.
+		 */
+		(void)!read(lv->wake_fd, &v, sizeof(v));
+	}
 	if (pfd[0].revents & (POLLERR | POLLHUP | POLLNVAL)) {
 		int err = 0;
 		socklen_t len = sizeof(err);
@@ -592,14 +607,20 @@ static int live_ring(struct netmoon_capture *cap, struct live *lv, uint32_t snap
 }
 
 static int live_fanout(struct netmoon_capture *cap, struct live *lv, uint32_t group,
-		       uint32_t mode)
+		       uint32_t mode, uint32_t flags)
 {
 	static const int modes[] = {
 		[NETMOON_FANOUT_HASH] = PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG,
 		[NETMOON_FANOUT_LB] = PACKET_FANOUT_LB,
 		[NETMOON_FANOUT_CPU] = PACKET_FANOUT_CPU,
 	};
-	int arg = (int)(group | (uint32_t)modes[mode] << 16);
+	uint32_t type = (uint32_t)modes[mode];
+	int arg;
+
+	/* The group's hook, not the member's socket option, decides (Linux 6.2). */
+	if (flags & NETMOON_LIVE_F_IGNORE_OUTGOING)
+		type |= PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+	arg = (int)(group | type << 16);
 
 	if (setsockopt(lv->fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof(arg)) == 0)
 		return 0;
@@ -634,7 +655,7 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 	nblocks = nblocks ? nblocks : LIVE_DEFAULT_BLOCKS;
 	tmo = tmo ? tmo : LIVE_DEFAULT_TIMEOUT_MS;
 	if ((bsize & (bsize - 1)) || bsize < (uint32_t)page || bsize > LIVE_MAX_BLOCK ||
-	    nblocks > UINT32_MAX / bsize || snaplen > INT_MAX - LIVE_RESERVE ||
+	    snaplen > INT_MAX - LIVE_RESERVE ||
 	    (flags & ~(uint32_t)(NETMOON_LIVE_F_NO_PROMISC | NETMOON_LIVE_F_IGNORE_OUTGOING)) ||
 	    fgroup > 0xffff || fmode > NETMOON_FANOUT_CPU || rtmo > INT_MAX)
 		return netmoon__capture_error(cap, -EINVAL, NETMOON__NO_OFFSET,
@@ -642,6 +663,11 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 					      ", %" PRIu32 " blocks, snaplen %" PRIu32
 					      ", flags %#" PRIx32 ", fanout %" PRIu32 "/%" PRIu32 ")",
 					      bsize, nblocks, snaplen, flags, fgroup, fmode);
+
+	if (nblocks > UINT32_MAX / bsize)
+		return netmoon__capture_error(cap, NETMOON_E_RING, NETMOON__NO_OFFSET,
+					      "a ring of %" PRIu32 " blocks of %" PRIu32
+					      " bytes: 4 GiB or more", nblocks, bsize);
 
 	lv = calloc(1, sizeof(*lv));
 	if (!lv)
@@ -697,6 +723,14 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 			return r;
 	}
 
+	/*
+	 * Counters start at the open.  The socket (protocol 0) receives
+	 * nothing before bind(); after it every packet counts, also those that
+	 * arrive while the rest of the setup runs.
+	 */
+	live_read_stats(lv);
+	lv->k_packets = lv->k_drops = lv->k_freezes = 0;
+
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
 	sll.sll_protocol = htons(ETH_P_ALL);
@@ -723,12 +757,9 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 			return r;
 	}
 	if (fgroup) {
-		r = live_fanout(cap, lv, fgroup, fmode);
+		r = live_fanout(cap, lv, fgroup, fmode, flags);
 		if (r)
 			return r;
 	}
-	/* Counters start at the open: drop what the kernel counted so far. */
-	live_read_stats(lv);
-	lv->k_packets = lv->k_drops = lv->k_freezes = 0;
 	return 0;
 }

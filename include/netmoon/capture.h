@@ -147,7 +147,8 @@ NETMOON_API int netmoon_capture_open_mem(struct netmoon_capture **cap, const voi
 enum netmoon_live_flags {
 	/** Do not put the interface in promiscuous mode (tcpdump's -p). */
 	NETMOON_LIVE_F_NO_PROMISC = 1u << 0,
-	/** Do not see packets this host sends (PACKET_IGNORE_OUTGOING, Linux 4.20). */
+	/** Do not see packets this host sends (PACKET_IGNORE_OUTGOING, Linux
+	 *  4.20; with a fanout group, every member must ask the same, Linux 6.2). */
 	NETMOON_LIVE_F_IGNORE_OUTGOING = 1u << 1,
 };
 
@@ -171,7 +172,9 @@ enum netmoon_fanout_mode {
  */
 struct netmoon_capture_live_opts {
 	size_t sz;                 /**< Set by NETMOON_OPTS() to sizeof this struct. */
-	uint32_t snaplen;          /**< Bytes kept of each packet; 0 = 262144. */
+	/** Bytes kept of each packet, counting the VLAN tag or SLL2 header put
+	 *  back in front (as libpcap does); 0 = 262144. */
+	uint32_t snaplen;
 	uint32_t block_size;       /**< Ring block, a power of two of at least a page; 0 = 1 MiB. */
 	uint32_t block_count;      /**< Ring blocks; 0 = 32 (a 32 MiB ring). */
 	/** A block is handed over when full or after this many milliseconds,
@@ -213,7 +216,8 @@ struct netmoon_capture_live_opts {
  * @param errlen    Size of @p errbuf.
  * @return 0 on success; NETMOON_E_NO_CAPABILITY without CAP_NET_RAW;
  *         -ENODEV for an unknown interface; -ENETDOWN when it is down;
- *         NETMOON_E_RING when the ring cannot be allocated (too large);
+ *         NETMOON_E_RING when the ring cannot be allocated (too large for
+ *         the memory limits, or 4 GiB and more);
  *         NETMOON_E_FANOUT when the fanout group exists with another mode
  *         or on another interface; -EINVAL for bad arguments or options
  *         (block_size not a power of two, fanout_group above 65535, unknown
