@@ -54,6 +54,18 @@ struct netmoon_monitor {
 	bool cap_done; /* the capture thread ended (stop, end or error) */
 	int cap_err;
 	bool parser_waiting;
+	/* Blocks the capture thread took that the parser has not given back
+	 * (queued, held or being parsed); the capture thread waits on ccv for
+	 * them to come back. */
+	uint32_t outstanding;
+	pthread_cond_t ccv;
+	bool cap_waiting;
+
+	/* Live: the block a run() ended in the middle of, resumed first by the
+	 * next run(); blocks still queued stay queued (qhead, qlen). */
+	bool held;
+	uint32_t held_idx;
+	struct netmoon__live_iter held_it;
 
 	/* The parser's own. */
 	uint64_t max_packets;
@@ -69,6 +81,15 @@ struct netmoon_snapshot {
 	struct netmoon_monitor_stats st;
 	struct netmoon_conn *conns;
 };
+
+/* CLOCK_REALTIME (what pthread_cond_timedwait() uses) in ms from now. */
+static void deadline_in(struct timespec *dl, int ms)
+{
+	clock_gettime(CLOCK_REALTIME, dl);
+	dl->tv_nsec += (long)ms * 1000000L;
+	dl->tv_sec += dl->tv_nsec / 1000000000L;
+	dl->tv_nsec %= 1000000000L;
+}
 
 static int64_t wall_ns(void)
 {
@@ -138,19 +159,56 @@ static int tick(struct netmoon_monitor *m)
 	return r < 0 ? (int)r : 0;
 }
 
-/* All packets of ring block idx, then the block goes back to the kernel. */
-static int do_block(struct netmoon_monitor *m, uint32_t idx)
+/*
+ * The packets of ring block idx from *it on; the block goes back to the
+ * kernel once walked.  A run that ends in its middle (max_packets, stop, an
+ * error) keeps it for the next run(): its packets are not lost.
+ */
+static int do_block(struct netmoon_monitor *m, uint32_t idx, struct netmoon__live_iter *it)
 {
-	struct netmoon__live_iter it;
 	int r = 0;
 
-	netmoon__live_block_begin(m->cap, idx, &it);
-	while (!r && !enough(m) && netmoon__live_block_next(m->cap, &it, &m->pkt) == 1)
+	while (!r && !enough(m)) {
+		if (netmoon__live_block_next(m->cap, it, &m->pkt) != 1) {
+			/* Decoded frames do not point into the block: it can go now. */
+			netmoon__live_block_release(m->cap, idx);
+			__atomic_store_n(&m->st.blocks, m->st.blocks + 1, __ATOMIC_RELAXED);
+			if (m->threads == 2) {
+				pthread_mutex_lock(&m->qmu);
+				m->outstanding--;
+				if (m->cap_waiting)
+					pthread_cond_signal(&m->ccv);
+				pthread_mutex_unlock(&m->qmu);
+			}
+			return 0;
+		}
 		r = take_packet(m, &m->pkt);
-	/* Decoded frames do not point into the block: it can go now. */
-	netmoon__live_block_release(m->cap, idx);
-	__atomic_store_n(&m->st.blocks, m->st.blocks + 1, __ATOMIC_RELAXED);
+	}
+	m->held = true;
+	m->held_idx = idx;
+	m->held_it = *it;
 	return r;
+}
+
+static int new_block(struct netmoon_monitor *m, uint32_t idx)
+{
+	struct netmoon__live_iter it;
+
+	netmoon__live_block_begin(m->cap, idx, &it);
+	return do_block(m, idx, &it);
+}
+
+/* The block the previous run() ended in, before any other. */
+static int resume_block(struct netmoon_monitor *m)
+{
+	struct netmoon__live_iter it = m->held_it;
+	int r;
+
+	if (!m->held)
+		return 0;
+	m->held = false;
+	r = do_block(m, m->held_idx, &it);
+	return r ? r : flush_batch(m);
 }
 
 static int run_file(struct netmoon_monitor *m)
@@ -172,14 +230,14 @@ static int run_file(struct netmoon_monitor *m)
 
 static int run_live_one(struct netmoon_monitor *m)
 {
-	int r = 0;
+	int r = resume_block(m);
 
 	while (!r && !enough(m)) {
 		uint32_t idx;
 
 		r = netmoon__live_block_take(m->cap, &idx);
 		if (r == 1)
-			r = do_block(m, idx);
+			r = new_block(m, idx);
 		else if (r == -EAGAIN || r == NETMOON_E_BREAK)
 			r = tick(m);
 		if (!r) {
@@ -199,6 +257,27 @@ static void *capture_main(void *arg)
 
 	while (!atomic_load_explicit(&m->stop, memory_order_relaxed)) {
 		uint32_t idx;
+		bool busy;
+
+		/*
+		 * While the newest block taken is still the parser's, poll()
+		 * reports the socket readable (the kernel's test is "the block
+		 * before the one it fills is not TP_STATUS_KERNEL"): wait for
+		 * the parser to give blocks back instead of spinning in it.
+		 */
+		pthread_mutex_lock(&m->qmu);
+		if (m->outstanding && !atomic_load_explicit(&m->stop, memory_order_relaxed)) {
+			struct timespec dl;
+
+			deadline_in(&dl, m->tick_ms);
+			m->cap_waiting = true;
+			pthread_cond_timedwait(&m->ccv, &m->qmu, &dl);
+			m->cap_waiting = false;
+		}
+		busy = m->outstanding != 0;
+		pthread_mutex_unlock(&m->qmu);
+		if (busy)
+			continue;
 
 		r = netmoon__live_block_take(m->cap, &idx);
 		if (r == -EAGAIN || r == NETMOON_E_BREAK) {
@@ -212,6 +291,7 @@ static void *capture_main(void *arg)
 		/* Never full: at most qcap blocks exist, and each is queued once. */
 		m->q[(m->qhead + m->qlen) % m->qcap] = idx;
 		m->qlen++;
+		m->outstanding++;
 		if (m->qlen > m->st.queue_hwm)
 			__atomic_store_n(&m->st.queue_hwm, (uint64_t)m->qlen, __ATOMIC_RELAXED);
 		if (m->parser_waiting)
@@ -232,9 +312,12 @@ static int run_live_two(struct netmoon_monitor *m)
 	pthread_t th;
 	int r = 0, rc;
 
-	m->qhead = m->qlen = 0;
+	/* Blocks the previous run() left in the queue are still in it. */
 	m->cap_done = false;
 	m->cap_err = 0;
+	r = resume_block(m);
+	if (r || enough(m))
+		return r;
 	/* Signals go to the caller's threads, not to ours. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -245,34 +328,32 @@ static int run_live_two(struct netmoon_monitor *m)
 
 	for (;;) {
 		uint32_t idx = 0;
-		bool have = false, done;
+		bool have = false, done, quit = r || enough(m);
 
 		pthread_mutex_lock(&m->qmu);
-		if (!m->qlen && !m->cap_done) {
+		if (quit && m->cap_waiting)
+			pthread_cond_signal(&m->ccv); /* it may be waiting for blocks back */
+		if ((quit || !m->qlen) && !m->cap_done) {
 			struct timespec dl;
 
-			clock_gettime(CLOCK_REALTIME, &dl);
-			dl.tv_nsec += (long)m->tick_ms * 1000000L;
-			dl.tv_sec += dl.tv_nsec / 1000000000L;
-			dl.tv_nsec %= 1000000000L;
+			deadline_in(&dl, m->tick_ms);
 			m->parser_waiting = true;
 			pthread_cond_timedwait(&m->qcv, &m->qmu, &dl);
 			m->parser_waiting = false;
 		}
-		if (m->qlen) {
+		if (!quit && m->qlen) {
 			idx = m->q[m->qhead];
 			m->qhead = (m->qhead + 1) % m->qcap;
 			m->qlen--;
 			have = true;
 		}
-		done = m->cap_done && !m->qlen;
+		/* Stopping: what is queued stays queued for the next run(). */
+		done = m->cap_done && (quit || !m->qlen);
 		pthread_mutex_unlock(&m->qmu);
 
-		if (have && !r)
-			r = do_block(m, idx);
-		else if (have)
-			netmoon__live_block_release(m->cap, idx); /* draining after an error */
-		else if (!r)
+		if (have)
+			r = new_block(m, idx);
+		else if (!quit)
 			r = tick(m);
 		if (!r)
 			r = flush_batch(m);
@@ -351,6 +432,7 @@ NETMOON_API int netmoon_monitor_new(struct netmoon_monitor **out, struct netmoon
 	}
 	pthread_mutex_init(&m->qmu, NULL);
 	pthread_cond_init(&m->qcv, NULL);
+	pthread_cond_init(&m->ccv, NULL);
 	m->pkt.sz = sizeof(m->pkt);
 	*out = m;
 	return 0;
@@ -380,6 +462,8 @@ NETMOON_API int netmoon_monitor_run(struct netmoon_monitor *m, uint64_t max_pack
 		r = flush_batch(m);
 	else
 		(void)flush_batch(m);
+	if (!m->live)
+		atomic_store(&m->cap->break_loop, 0); /* files never consume it */
 	atomic_store(&m->stop, 0);
 	atomic_store(&m->running, 0);
 	return r;
@@ -474,6 +558,8 @@ NETMOON_API int netmoon_monitor_snapshot(struct netmoon_monitor *m,
 	}
 	s->n = netmoon__conntable_copy(m->ct, s->conns, s->n);
 	s->now = netmoon__conntable_now(m->ct);
+	if (s->now == INT64_MIN)
+		s->now = 0; /* nothing tracked yet */
 	stats_locked(m, &s->st);
 	pthread_mutex_unlock(&m->mu);
 	*out = s;
@@ -515,7 +601,13 @@ NETMOON_API void netmoon_monitor_free(struct netmoon_monitor *m)
 {
 	if (!m)
 		return;
+	/* Blocks kept for a next run() go back to the kernel, in ring order. */
+	if (m->held)
+		netmoon__live_block_release(m->cap, m->held_idx);
+	for (; m->qlen; m->qlen--, m->qhead = (m->qhead + 1) % m->qcap)
+		netmoon__live_block_release(m->cap, m->q[m->qhead]);
 	netmoon_conntable_free(m->ct);
+	pthread_cond_destroy(&m->ccv);
 	pthread_cond_destroy(&m->qcv);
 	pthread_mutex_destroy(&m->qmu);
 	pthread_mutex_destroy(&m->mu);

@@ -45,6 +45,8 @@ struct netmoon_snapshot;
  *         returns it.
  */
 typedef int (*netmoon_monitor_packet_cb)(const struct netmoon_packet *pkt, void *user);
+/* A packet refused (negative return) is neither counted nor tracked; a later
+ * netmoon_monitor_run() carries on after it. */
 
 /** @brief Options of netmoon_monitor_new(). */
 struct netmoon_monitor_opts {
@@ -56,7 +58,10 @@ struct netmoon_monitor_opts {
 	/** Options of the connection table the monitor creates (NULL = defaults). */
 	const struct netmoon_conntable_opts *table;
 	/** Hooks on that table (NULL = none); called in the thread that runs
-	 *  the monitor, with netmoon_monitor_opts::user. */
+	 *  the monitor, with netmoon_monitor_opts::user, with the monitor's lock
+	 *  held: they may call netmoon_monitor_get_stats(),
+	 *  netmoon_monitor_snapshot() and netmoon_monitor_stop(); run() and
+	 *  flush() return -EBUSY from them. */
 	const struct netmoon_conntable_hooks *hooks;
 	netmoon_monitor_packet_cb on_packet; /**< Optional per-packet callback. */
 	void *user;                /**< Passed to the hooks and to on_packet. */
@@ -178,7 +183,7 @@ NETMOON_API const struct netmoon_conn *netmoon_snapshot_conn(const struct netmoo
  * @param snap         Snapshot.
  * @param[in,out] st   Caller's struct with @c sz set.
  * @param[out] now_ns  Time of the latest packet tracked (or of the latest
- *                     tick), or NULL.
+ *                     tick), 0 before any; or NULL.
  * @return 0 or -EINVAL.
  */
 NETMOON_API int netmoon_snapshot_get_stats(const struct netmoon_snapshot *snap,
