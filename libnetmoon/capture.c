@@ -246,7 +246,8 @@ static inline int capture_next(struct netmoon_capture *cap)
 		return cap->result;
 	do
 		r = cap->ops->next(cap);
-	while (netmoon__unlikely(r == 1 && !netmoon__capture_accept(cap, &cap->pkt)));
+	while (netmoon__unlikely(r == 1 && !cap->backend_filters &&
+				 !netmoon__capture_accept(cap, &cap->pkt)));
 	if (netmoon__likely(r == 1)) {
 		cap->pkt.number++;
 		cap->bytes += cap->pkt.wirelen;
@@ -320,7 +321,8 @@ NETMOON_API int netmoon_capture_set_filter(struct netmoon_capture *cap,
 	if (f && (cap->linktype < 0 || f->linktype != (uint32_t)cap->linktype))
 		return NETMOON_E_LINKTYPE;
 	if (netmoon__capture_is_live(cap)) {
-		r = netmoon__live_set_filter(cap, f ? f->insns : NULL, f ? f->len : 0);
+		r = netmoon__live_set_filter(cap, f ? f->insns : NULL, f ? f->len : 0,
+					     f && f->uses_vlan);
 		if (r < 0)
 			return netmoon__capture_error(cap, r, NETMOON__NO_OFFSET,
 						      "attaching the filter: %s",

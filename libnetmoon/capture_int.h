@@ -171,11 +171,12 @@ int netmoon__live_block_next(const struct netmoon_capture *cap, struct netmoon__
 void netmoon__live_block_release(const struct netmoon_capture *cap, uint32_t idx);
 /*
  * Attach @n classic BPF instructions (struct netmoon_bpf_insn) as the
- * socket's filter behind a guard that passes VLAN-tagged frames, or the
- * snaplen-only program when @insns is NULL.  Returns 1 when attached, 0 when
+ * socket's filter (behind a guard that passes VLAN-tagged frames when
+ * @vlan_guard), or the snaplen-only program when @insns is NULL.  Returns 1 when attached, 0 when
  * the capture filters in user space only (cooked), or a negative errno.
  */
-int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n);
+int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n,
+			     bool vlan_guard);
 
 /* The kernel's counters, summed (PACKET_STATISTICS resets on read): one caller at a time. */
 void netmoon__live_kernel_stats(const struct netmoon_capture *cap, uint64_t *received,
@@ -209,6 +210,7 @@ struct netmoon_capture {
 	/* netmoon_capture_set_filter(): checked for every packet. */
 	const struct netmoon_filter *filter;
 	uint64_t filtered;
+	bool backend_filters; /* the backend applies the filter itself (live) */
 
 	/* Set at open. */
 	int linktype; /* pcap: the header's; pcapng: first IDB's, or -ENODATA */

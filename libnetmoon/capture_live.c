@@ -41,6 +41,7 @@
 #include <stddef.h>
 
 #include "capture_int.h"
+#include "filter_int.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23 /* Linux 4.20 */
@@ -188,6 +189,32 @@ static void live_fill(struct netmoon_packet *out, const struct live *lv,
 	out->pkttype = sll->sll_pkttype;
 }
 
+/*
+ * Fill out with the packet at h when the capture's filter accepts it.  As
+ * tcpdump -i does on Linux, an expression without a vlan keyword sees a
+ * tagged frame as the kernel gives it, without its outer tag (so "udp"
+ * matches tagged UDP live, though not in a file); one with vlan sees the
+ * tag put back, as in a file.
+ */
+static inline bool live_take(struct netmoon_capture *cap, const struct live *lv,
+			     const struct tpacket3_hdr *h, struct netmoon_packet *out)
+{
+	const struct netmoon_filter *f = cap->filter;
+
+	if (f && !f->uses_vlan && !lv->cooked &&
+	    ((h->tp_status & TP_STATUS_VLAN_VALID) || h->hv1.tp_vlan_tci)) {
+		if (netmoon_filter_match(f, (const uint8_t *)h + h->tp_mac, h->tp_snaplen,
+					 h->tp_len) != 1) {
+			cap->filtered++;
+			return false;
+		}
+		live_fill(out, lv, h);
+		return true;
+	}
+	live_fill(out, lv, h);
+	return netmoon__capture_accept(cap, out);
+}
+
 /* The packet at h, unless it is loopback's outgoing copy (seen again arriving). */
 static inline bool live_keep(const struct live *lv, const struct tpacket3_hdr *h)
 {
@@ -266,9 +293,8 @@ static int live_next(struct netmoon_capture *cap)
 
 			lv->left--;
 			lv->next_hdr = RING_AT_C(struct tpacket3_hdr, h, h->tp_next_offset);
-			if (!live_keep(lv, h))
+			if (!live_keep(lv, h) || !live_take(cap, lv, h, &cap->pkt))
 				continue;
-			live_fill(&cap->pkt, lv, h);
 			return 1;
 		}
 		if (lv->held)
@@ -292,10 +318,11 @@ static int live_next(struct netmoon_capture *cap)
 /*
  * The socket filter.  The ring keeps whole packets: snaplen is what a
  * socket filter's accept value says (libpcap's way too), so without a user
- * filter the program is one "ret #snaplen".  A user filter runs behind a
- * guard that accepts VLAN-tagged frames: the kernel runs it on the frame
- * with the tag taken off, user space on the frame with the tag put back,
- * and only user space decides those.  Its own returns are its accept value
+ * filter the program is one "ret #snaplen".  The kernel runs a user filter
+ * on a tagged frame with the tag taken off: right for an expression
+ * without vlan (see live_take()); one with vlan runs behind a guard that
+ * accepts tagged frames, which user space then decides with the tag put
+ * back.  Its own returns are its accept value
  * (snaplen, as compiled) or 0; classic BPF jumps are relative, so the
  * program is appended unchanged.  Cooked captures (no link header in the
  * kernel's view) filter in user space only.
@@ -304,7 +331,8 @@ _Static_assert(sizeof(struct netmoon_bpf_insn) == sizeof(struct sock_filter) &&
 		       offsetof(struct netmoon_bpf_insn, k) == offsetof(struct sock_filter, k),
 	       "netmoon_bpf_insn is not the kernel's sock_filter");
 
-int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n)
+int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n,
+			     bool vlan_guard)
 {
 	struct live *lv = cap->priv;
 	struct sock_filter *prog;
@@ -325,10 +353,12 @@ int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, siz
 	prog = calloc(n + 3, sizeof(*prog));
 	if (!prog)
 		return -ENOMEM;
-	prog[len++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-						   (uint32_t)(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT));
-	prog[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
-	prog[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, lv->snaplen);
+	if (vlan_guard) {
+		prog[len++] = (struct sock_filter)BPF_STMT(
+			BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT));
+		prog[len++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 1, 0);
+		prog[len++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, lv->snaplen);
+	}
 	memcpy(prog + len, insns, n * sizeof(*prog));
 	len += n;
 	fp = (struct sock_fprog){ .len = (unsigned short)len, .filter = prog };
@@ -393,13 +423,9 @@ int netmoon__live_block_next(const struct netmoon_capture *cap, struct netmoon__
 
 		it->left--;
 		it->next = (const uint8_t *)h + h->tp_next_offset;
-		if (live_keep(lv, h)) {
-			live_fill(pkt, lv, h);
-			pkt->linktype = (uint32_t)cap->linktype;
-			if (!netmoon__capture_accept((struct netmoon_capture *)cap, pkt))
-				continue;
+		pkt->linktype = (uint32_t)cap->linktype;
+		if (live_keep(lv, h) && live_take((struct netmoon_capture *)cap, lv, h, pkt))
 			return 1;
-		}
 	}
 	return 0;
 }
@@ -680,6 +706,7 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 	lv->timeout_ms = rtmo ? (int)rtmo : -1;
 	cap->priv = lv;
 	cap->ops = &live_ops;
+	cap->backend_filters = true;
 
 	r = live_socket(cap, SOCK_RAW, &lv->fd);
 	if (r)
@@ -710,7 +737,7 @@ int netmoon__live_open(struct netmoon_capture *cap, const char *ifname,
 	if (r)
 		return r;
 	lv->snaplen = snaplen;
-	r = netmoon__live_set_filter(cap, NULL, 0);
+	r = netmoon__live_set_filter(cap, NULL, 0, false);
 	if (r < 0)
 		return netmoon__capture_error(cap, r, NETMOON__NO_OFFSET, "SO_ATTACH_FILTER: %s",
 					      strerror(-r));

@@ -1274,6 +1274,7 @@ NETMOON_API int netmoon_filter_compile(struct netmoon_filter **f, const char *ex
 	struct nf_ast ast;
 	struct netmoon_bpf_insn *prog = NULL;
 	struct netmoon_filter *nf;
+	bool uses_vlan = false;
 	size_t n = 0;
 	int r;
 
@@ -1289,6 +1290,8 @@ NETMOON_API int netmoon_filter_compile(struct netmoon_filter **f, const char *ex
 	if (r < 0)
 		return r;
 	r = netmoon__filter_gen(&ast, linktype, snaplen, &prog, &n, errbuf, errlen);
+	for (const struct nf_node *x = ast.nodes; x; x = x->next_alloc)
+		uses_vlan |= x->kind == NFN_VLAN;
 	netmoon__filter_ast_free(&ast);
 	if (r < 0)
 		return r;
@@ -1305,6 +1308,7 @@ NETMOON_API int netmoon_filter_compile(struct netmoon_filter **f, const char *ex
 	}
 	nf->len = n;
 	nf->linktype = linktype;
+	nf->uses_vlan = uses_vlan;
 	memcpy(nf->insns, prog, n * sizeof(*prog));
 	free(prog);
 	*f = nf;

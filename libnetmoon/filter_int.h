@@ -65,6 +65,7 @@
 struct netmoon_filter {
 	size_t len;
 	uint32_t linktype;
+	bool uses_vlan;   /* the expression has a vlan keyword */
 	struct netmoon_bpf_insn insns[];
 };
 

@@ -561,6 +561,47 @@ if [ $live = 1 ]; then
 		show "$T/term2.err"
 	fi
 
+	# Filters on a live socket (issue 5): netmoon-csv -i with the program
+	# in the kernel saves exactly the packets tcpdump -i saves with the same
+	# expression, on mixed traffic including VLAN-tagged frames.
+	for expr in "udp" "tcp port 5001" "icmp or udp port 5002" "not tcp" "ip6" \
+		"vlan 42" "vlan and udp" "host 10.77.0.2 and (tcp[tcpflags] & tcp-syn) != 0" \
+		"greater 500" "ip[8] < 65"; do
+		ip netns exec "$NSA" "$TRAFFIC" sigdfl tcpdump -i vethA -p -U -n --immediate-mode \
+			-B 65536 -w "$T/fref.pcap" -- "$expr" >/dev/null 2>"$T/ftcpdump.err" &
+		f_tcpdump=$!
+		ip netns exec "$NSA" "$TRAFFIC" sigdfl "$NETMOON_CSV" -i vethA -p -o /dev/null \
+			-w "$T/flive.pcap" -- "$expr" >/dev/null 2>"$T/flive.err" &
+		f_live=$!
+		pids="$pids $f_tcpdump $f_live"
+		if ! wait_grep "$T/ftcpdump.err" 'listening on' 50 "$f_tcpdump" ||
+			! wait_grep "$T/flive.err" '^netmoon-csv: listening on' 50 "$f_live"; then
+			notok "live filter '$expr': both captures start"
+			show "$T/ftcpdump.err"
+			show "$T/flive.err"
+			kill -INT "$f_tcpdump" "$f_live" 2>/dev/null
+			continue
+		fi
+		inB "$TRAFFIC" tcp-many 10.77.0.1 5001 3 >/dev/null 2>&1
+		inB "$TRAFFIC" udp-send 10.77.0.1 5002 5 700 >/dev/null 2>&1
+		inB "$TRAFFIC" icmp-echo 10.77.0.1 2 >/dev/null 2>&1
+		inB "$TRAFFIC" tcp-send fd77::1 5003 3000 >/dev/null 2>&1
+		inB "$TRAFFIC" vlan-send vethB 42 3 >/dev/null 2>&1
+		sleep 1
+		kill -INT "$f_tcpdump" "$f_live" 2>/dev/null
+		wait_exit "$f_tcpdump" 50
+		wait_exit "$f_live" 50
+		check "live filter '$expr': netmoon-csv exits 0 (status $rc)" test $rc = 0
+		packets "$T/fref.pcap" >"$T/fref.txt"
+		packets "$T/flive.pcap" >"$T/flive.txt"
+		if cmp -s "$T/fref.txt" "$T/flive.txt"; then
+			ok "live filter '$expr': the same $(wc -l <"$T/fref.txt") packets as tcpdump -i ($(sed -n 's/^netmoon-csv: filter: [0-9]* instructions, //p' "$T/flive.err" | cut -c1-18))"
+		else
+			notok "live filter '$expr': the same packets as tcpdump -i"
+			diff "$T/fref.txt" "$T/flive.txt" | grep '^[<>]' | sed 's/^/#   /' | head -n 10
+		fi
+	done
+
 	# without privileges: exit status 2 and a message naming CAP_NET_RAW
 	if command -v setpriv >/dev/null 2>&1; then
 		set -- setpriv --reuid=65534 --regid=65534 --clear-groups

@@ -233,7 +233,7 @@ static int run(struct app *app)
 		if (app->iface)
 			fprintf(stderr, "%s: filter: %zu instructions, %s\n", app->prog,
 				netmoon_filter_insn_count(app->filter),
-				err == 1 ? "run in the kernel (VLAN-tagged frames decided in user space)"
+				err == 1 ? "run in the kernel and checked in user space"
 					 : "run in user space only (cooked capture)");
 	} else if (app->dump_filter) {
 		fprintf(stderr, "%s: --dump-filter needs a filter expression\n", app->prog);

@@ -236,11 +236,15 @@ struct netmoon_filter;
  * Every packet is checked in user space with netmoon_filter_match(), so
  * what is delivered is exactly what the filter accepts, on files and live.
  * A live Ethernet capture also attaches the program to its socket
- * (SO_ATTACH_FILTER), so most unwanted packets never leave the kernel,
- * behind a guard that lets VLAN-tagged frames through (the kernel sees them
- * with their tag taken off, the filter with it put back: only user space
- * can decide them).  "any" and other cooked captures filter in user space
- * only.  The filter must have been compiled for the capture's link type.
+ * (SO_ATTACH_FILTER), so unwanted packets never leave the kernel.  Live, a
+ * VLAN-tagged frame is matched as tcpdump -i matches it on Linux: an
+ * expression without the vlan keyword sees the frame as the kernel gives
+ * it, without its outer tag ("udp" accepts tagged UDP live, though not in a
+ * file, as with tcpdump); one with vlan sees the tag put back (the kernel
+ * program then lets tagged frames through for user space to decide).
+ * "any" and other cooked captures filter in user space only, on the frame
+ * as delivered.  The filter must have been compiled for the capture's link
+ * type.
  * @param cap  Handle.
  * @param f    Filter, or NULL to remove it; it must stay valid until the
  *             handle is closed or another filter is set.
