@@ -55,6 +55,8 @@ struct top {
 	double speed;
 	int64_t redraw_ns;
 	int no_promisc;
+	char *filter_expr;              /* -f EXPR or the trailing arguments */
+	struct netmoon_filter *bpf;     /* its compiled program */
 	int utf8;
 
 	/* capture, run by the worker thread */
@@ -784,6 +786,27 @@ static int open_capture(struct top *t, char *errbuf, size_t errlen)
 		snprintf(errbuf, errlen, "%s: %s", t->iface ? t->iface : t->path, netmoon_strerror(rc));
 	if (rc)
 		return rc;
+	if (t->filter_expr) {
+		int lt = netmoon_capture_linktype(t->cap);
+		char ferr[512] = "";
+
+		rc = netmoon_filter_compile(&t->bpf, t->filter_expr,
+					    lt < 0 ? NETMOON_LINKTYPE_ETHERNET : (uint32_t)lt, 0, ferr,
+					    sizeof(ferr));
+		if (!rc) {
+			rc = netmoon_capture_set_filter(t->cap, t->bpf);
+			if (rc > 0)
+				rc = 0;
+			else if (rc < 0)
+				snprintf(ferr, sizeof(ferr), "%s", netmoon_capture_errmsg(t->cap));
+		}
+		if (rc) {
+			snprintf(errbuf, errlen, "filter: %s", ferr[0] ? ferr : netmoon_strerror(rc));
+			netmoon_capture_close(t->cap);
+			t->cap = NULL;
+			return rc;
+		}
+	}
 	{
 		NETMOON_OPTS(netmoon_monitor_opts, mopts, .on_packet = t->iface ? NULL : pace_packet,
 			     .user = t);
@@ -906,11 +929,13 @@ static int ui_loop(struct top *t, char *errbuf, size_t errlen)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: netmoon-top -i IFACE [-p] [--interval SEC]\n"
-		"       netmoon-top -r FILE [--speed X] [--interval SEC]\n"
+		"Usage: netmoon-top -i IFACE [-p] [--interval SEC] [-f EXPR | EXPR]\n"
+		"       netmoon-top -r FILE [--speed X] [--interval SEC] [-f EXPR | EXPR]\n"
 		"  -i IFACE        capture live on IFACE (needs CAP_NET_RAW)\n"
 		"  -p              do not put the interface into promiscuous mode\n"
 		"  -r FILE         replay a pcap or pcapng file at its own pace\n"
+		"  -f EXPR         only packets matching EXPR (tcpdump syntax; or as the\n"
+		"                  last arguments)\n"
 		"  --speed X       replay X times faster (0 = as fast as possible)\n"
 		"  --interval SEC  redraw every SEC seconds (default 1)\n"
 		"Keys: q quit, p pause, s/S sort, 1/2/3/a rate window, / filter,\n"
@@ -932,7 +957,9 @@ int main(int argc, char **argv)
 	char *end;
 	int opt, rc, status;
 
-	while ((opt = getopt_long(argc, argv, "r:i:ph", longopts, NULL)) != -1) {
+	const char *fopt = NULL;
+
+	while ((opt = getopt_long(argc, argv, "r:i:pf:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			t.path = optarg;
@@ -942,6 +969,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			t.no_promisc = 1;
+			break;
+		case 'f':
+			fopt = optarg;
 			break;
 		case OPT_SPEED:
 			errno = 0;
@@ -975,8 +1005,27 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "netmoon-top: unexpected argument '%s' (see --help)\n", argv[optind]);
-		return EXIT_USAGE;
+		/* As tcpdump: the remaining arguments, joined, are the filter. */
+		size_t len = 1;
+
+		if (fopt) {
+			fprintf(stderr, "netmoon-top: give the filter with -f or as arguments, not both\n");
+			return EXIT_USAGE;
+		}
+		for (int i = optind; i < argc; i++)
+			len += strlen(argv[i]) + 1;
+		t.filter_expr = calloc(1, len);
+		if (!t.filter_expr)
+			return EXIT_RUNTIME;
+		for (int i = optind; i < argc; i++) {
+			if (i > optind)
+				strcat(t.filter_expr, " ");
+			strcat(t.filter_expr, argv[i]);
+		}
+	} else if (fopt) {
+		t.filter_expr = strdup(fopt);
+		if (!t.filter_expr)
+			return EXIT_RUNTIME;
 	}
 	if (!!t.iface == !!t.path) {
 		fprintf(stderr, "netmoon-top: give exactly one of -i IFACE or -r FILE (see --help)\n");
@@ -1002,6 +1051,8 @@ int main(int argc, char **argv)
 				"see netmoon-csv)\n");
 		netmoon_monitor_free(t.mon);
 		netmoon_capture_close(t.cap);
+		netmoon_filter_free(t.bpf);
+		free(t.filter_expr);
 		return EXIT_USAGE;
 	}
 
@@ -1027,6 +1078,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "netmoon-top: cannot start the capture thread: %s\n", strerror(-rc));
 		netmoon_monitor_free(t.mon);
 		netmoon_capture_close(t.cap);
+		netmoon_filter_free(t.bpf);
+		free(t.filter_expr);
 		return EXIT_RUNTIME;
 	}
 
@@ -1039,6 +1092,8 @@ int main(int argc, char **argv)
 	pthread_join(t.worker, NULL);
 	netmoon_monitor_free(t.mon);
 	netmoon_capture_close(t.cap);
+	netmoon_filter_free(t.bpf);
+	free(t.filter_expr);
 	for (size_t i = 0; i < t.nents; i++)
 		free(t.ents[i].rate);
 	free(t.ents);
