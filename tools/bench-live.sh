@@ -62,10 +62,10 @@ kv() { # KEY FILE
 }
 
 wait_for() { # FILE TEXT: wait up to 5 s for TEXT in FILE
-	i=0
+	_w=0 # not i: sh functions share the caller's variables
 	while ! grep -q "$2" "$1" 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -le 100 ] || return 1
+		_w=$((_w + 1))
+		[ "$_w" -le 100 ] || return 1
 		sleep 0.05
 	done
 }
