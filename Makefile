@@ -123,7 +123,8 @@ $(PC_FILE): pkgconfig/libnetmoon.pc.in $(VERSION_H)
 
 APP_LDFLAGS := -L$(BUILD)/lib -Wl,-rpath,'$$ORIGIN/../lib' $(SAN_LDFLAGS)
 
-$(BUILD)/bin/netmoon-csv: $(wildcard examples/netmoon-csv/*.c examples/netmoon-csv/*.h) \
+$(BUILD)/bin/netmoon-csv: $(wildcard examples/netmoon-csv/*.c examples/netmoon-csv/*.h \
+		examples/common/*.c examples/common/*.h) \
 		$(BUILD)/lib/libnetmoon.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CCLD    $@")
@@ -132,7 +133,8 @@ $(BUILD)/bin/netmoon-csv: $(wildcard examples/netmoon-csv/*.c examples/netmoon-c
 CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
 
-$(BUILD)/bin/netmoon-top: $(wildcard examples/netmoon-top/*.c examples/netmoon-top/*.h) \
+$(BUILD)/bin/netmoon-top: $(wildcard examples/netmoon-top/*.c examples/netmoon-top/*.h \
+		examples/common/*.c examples/common/*.h) \
 		$(BUILD)/lib/libnetmoon.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CCLD    $@")
@@ -217,10 +219,10 @@ install: all
 	install -m 644 include/netmoon/*.h $(DESTDIR)$(INCLUDEDIR)/netmoon/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' pkgconfig/libnetmoon.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libnetmoon.pc
-	$(CC) $(APP_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-csv examples/netmoon-csv/*.c \
+	$(CC) $(APP_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-csv examples/netmoon-csv/*.c examples/common/*.c \
 	  -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon
 	$(CC) $(APP_CFLAGS) $(CURSES_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-top \
-	  examples/netmoon-top/*.c -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon $(CURSES_LIBS)
+	  examples/netmoon-top/*.c examples/common/*.c -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon $(CURSES_LIBS)
 	install -m 644 docs/netmoon-csv.1 docs/netmoon-top.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:

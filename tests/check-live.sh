@@ -602,6 +602,26 @@ if [ $live = 1 ]; then
 		fi
 	done
 
+	# -Z: the capture opened as root, then run as nobody (uid 65534)
+	ip netns exec "$NSA" "$TRAFFIC" sigdfl "$NETMOON_CSV" -i vethA -p -c 4 -Z nobody \
+		-o "$T/z.csv" >"$T/z.out" 2>"$T/z.err" &
+	z_pid=$!
+	pids="$pids $z_pid"
+	if wait_grep "$T/z.err" '^netmoon-csv: listening on vethA' 50 "$z_pid"; then
+		nap
+		_u=$(awk '/^Uid:/ { print $2 "/" $3 "/" $4 }' "/proc/$z_pid/status" 2>/dev/null)
+		check "netmoon-csv -Z nobody runs as uid 65534 while capturing (real/effective/saved ${_u:-?})" \
+			test "$_u" = 65534/65534/65534
+	else
+		notok "netmoon-csv -i vethA -Z nobody says it is listening"
+		show "$T/z.err"
+	fi
+	send "2 ICMP echoes to 10.77.0.1 (-Z capture)" icmp-echo 10.77.0.1 2
+	wait_exit "$z_pid" 50
+	check "netmoon-csv -Z nobody -c 4 exits 0 (status $rc)" test $rc = 0
+	[ $rc = 0 ] || show "$T/z.err"
+	expect_count "-Z capture" "$T/z.csv" icmp_n:2 1 "one ICMP flow with 2 echoes and 2 replies"
+
 	# without privileges: exit status 2 and a message naming CAP_NET_RAW
 	if command -v setpriv >/dev/null 2>&1; then
 		set -- setpriv --reuid=65534 --regid=65534 --clear-groups

@@ -16,6 +16,7 @@
 
 #include <netmoon/netmoon.h>
 
+#include "../common/privdrop.h"
 #include "row.h"
 
 #define EXIT_USAGE 1
@@ -32,6 +33,7 @@ struct app {
 	struct netmoon_writer *writer;
 	char *filter_expr;
 	int dump_filter;
+	const char *drop_user;
 	struct netmoon_filter *filter;
 	FILE *out;
 	enum row_format format;
@@ -96,6 +98,7 @@ static void usage(FILE *f, const char *prog)
 		"  --interval SEC     also write a row per active connection every SEC seconds\n"
 		"  --idle-timeout SEC idle timeout of connections (default 60)\n"
 		"  --max-conns N      maximum number of connections tracked at once\n"
+		"  -Z USER            after opening the capture and the files, run as USER\n"
 		"  -v                 print statistics on standard error at the end\n"
 		"  -V, --version      print the version\n"
 		"  -h, --help         this help\n",
@@ -268,6 +271,13 @@ static int run(struct app *app)
 			netmoon_filter_free(app->filter);
 			return EXIT_RUNTIME;
 		}
+	}
+	if (app->drop_user && netmoon_example_drop_privileges(app->prog, app->drop_user) < 0) {
+		netmoon_writer_close(app->writer);
+		netmoon_conntable_free(app->ct);
+		netmoon_capture_close(app->cap);
+		netmoon_filter_free(app->filter);
+		return EXIT_RUNTIME;
 	}
 	if (app->format == ROW_CSV)
 		fputs(row_csv_header(), app->out);
@@ -442,7 +452,7 @@ int main(int argc, char **argv)
 	int opt, rc;
 
 	app.out = stdout;
-	while ((opt = getopt_long(argc, argv, "r:i:pf:w:c:o:vVh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:i:pf:w:c:o:Z:vVh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r': app.read_path = optarg; break;
 		case 'i': app.iface = optarg; break;
@@ -452,6 +462,7 @@ int main(int argc, char **argv)
 		case 'w': app.write_path = optarg; break;
 		case 'o': app.out_path = optarg; break;
 		case 'v': app.verbose = 1; break;
+		case 'Z': app.drop_user = optarg; break;
 		case 'c':
 			if (parse_u64(optarg, UINT64_MAX, &v) || v == 0) {
 				fprintf(stderr, "%s: -c: expected a positive packet count, got '%s'\n",

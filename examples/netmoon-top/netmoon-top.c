@@ -26,6 +26,7 @@
 
 #include <netmoon/netmoon.h>
 
+#include "../common/privdrop.h"
 #include "format.h"
 
 #define EXIT_USAGE 1
@@ -55,6 +56,7 @@ struct top {
 	double speed;
 	int64_t redraw_ns;
 	int no_promisc;
+	const char *drop_user;          /* -Z USER */
 	char *filter_expr;              /* -f EXPR or the trailing arguments */
 	struct netmoon_filter *bpf;     /* its compiled program */
 	int utf8;
@@ -936,6 +938,7 @@ static void usage(FILE *f)
 		"  -r FILE         replay a pcap or pcapng file at its own pace\n"
 		"  -f EXPR         only packets matching EXPR (tcpdump syntax; or as the\n"
 		"                  last arguments)\n"
+		"  -Z USER         after opening the capture, run as USER\n"
 		"  --speed X       replay X times faster (0 = as fast as possible)\n"
 		"  --interval SEC  redraw every SEC seconds (default 1)\n"
 		"Keys: q quit, p pause, s/S sort, 1/2/3/a rate window, / filter,\n"
@@ -959,7 +962,7 @@ int main(int argc, char **argv)
 
 	const char *fopt = NULL;
 
-	while ((opt = getopt_long(argc, argv, "r:i:pf:h", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "r:i:pf:Z:h", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'r':
 			t.path = optarg;
@@ -972,6 +975,9 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			fopt = optarg;
+			break;
+		case 'Z':
+			t.drop_user = optarg;
 			break;
 		case OPT_SPEED:
 			errno = 0;
@@ -1044,6 +1050,13 @@ int main(int argc, char **argv)
 		/* netmoon-csv's wording: the library's message says what to do,
 		 * for instance that CAP_NET_RAW is missing. */
 		fprintf(stderr, "netmoon-top: %s\n", errbuf);
+		return EXIT_RUNTIME;
+	}
+	if (t.drop_user && netmoon_example_drop_privileges("netmoon-top", t.drop_user) < 0) {
+		netmoon_monitor_free(t.mon);
+		netmoon_capture_close(t.cap);
+		netmoon_filter_free(t.bpf);
+		free(t.filter_expr);
 		return EXIT_RUNTIME;
 	}
 	if (!isatty(STDOUT_FILENO) || !isatty(STDIN_FILENO)) {
