@@ -1573,6 +1573,61 @@ static void test_records_across_chunks(void **state)
 	tb_free(&b);
 }
 
+/*
+ * A file that grows while it is read (tcpdump -w still writing): every way
+ * of reading gives the packets present, then either the appended ones or a
+ * clean end, never a crash or a half record; a record cut by the writer is
+ * NETMOON_E_TRUNCATED or the end, as far as the file went when it was read.
+ */
+static void test_file_growing_while_read(void **state)
+{
+	static const struct { int mmap, thread; } modes[] = { { 0, 0 }, { 1, 0 }, { 0, 1 } };
+	struct tbuf b = { 0 }, more = { 0 };
+	char path[PATH_MAX];
+
+	(void)state;
+	pcap_hdr(&b, false, false, 2, 4, 65535, 1);
+	for (int i = 0; i < 50; i++)
+		pcap_rec(&b, false, (uint32_t)i, 0, 300, 300, (uint32_t)i);
+	for (int i = 50; i < 100; i++)
+		pcap_rec(&more, false, (uint32_t)i, 0, 300, 300, (uint32_t)i);
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		NETMOON_OPTS(netmoon_capture_file_opts, opts, .use_mmap = modes[m].mmap,
+			     .read_thread = modes[m].thread);
+		struct netmoon_capture *cap = NULL;
+		const struct netmoon_packet *p;
+		FILE *f;
+		int r, n = 0;
+
+		write_temp(path, sizeof(path), &b);
+		assert_int_equal(netmoon_capture_open_file(&cap, path, &opts), 0);
+		for (; n < 20; n++)
+			assert_int_equal(netmoon_capture_next(cap, &p), 1);
+		/* The writer appends 50 whole records and half of one more. */
+		f = fopen(path, "ab");
+		assert_non_null(f);
+		assert_int_equal(fwrite(more.p, 1, more.len, f), more.len);
+		assert_int_equal(fwrite(more.p, 1, 100, f), 100);
+		fclose(f);
+		while ((r = netmoon_capture_next(cap, &p)) == 1) {
+			assert_int_equal(p->caplen, 300);
+			assert_true(pattern_ok(p->data, 300, (uint32_t)n));
+			n++;
+		}
+		/* Either the file as opened (50) or as grown (100, then the cut record). */
+		if (n == 50)
+			assert_true(r == 0 || r == NETMOON_E_TRUNCATED);
+		else if (n == 100)
+			assert_int_equal(r, NETMOON_E_TRUNCATED);
+		else
+			fail_msg("mode %zu: %d packets, then %d", m, n, r);
+		netmoon_capture_close(cap);
+		unlink(path);
+	}
+	tb_free(&b);
+	tb_free(&more);
+}
+
 /* Closing a handle whose read-ahead thread is waiting for a free chunk. */
 static void test_read_thread_close_early(void **state)
 {
@@ -1825,6 +1880,7 @@ int main(void)
 		cmocka_unit_test(test_pcap_byte_orders_and_resolutions),
 		cmocka_unit_test(test_records_across_chunks),
 		cmocka_unit_test(test_read_thread_close_early),
+		cmocka_unit_test(test_file_growing_while_read),
 		cmocka_unit_test(test_pcap_snaplen_smaller_than_packets),
 		cmocka_unit_test(test_pcap_linktype_upper_bits),
 		cmocka_unit_test(test_pcap_odd_lengths),
