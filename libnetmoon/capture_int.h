@@ -172,8 +172,10 @@ void netmoon__live_block_release(const struct netmoon_capture *cap, uint32_t idx
 /*
  * Attach @n classic BPF instructions (struct netmoon_bpf_insn) as the
  * socket's filter (behind a guard that passes VLAN-tagged frames when
- * @vlan_guard), or the snaplen-only program when @insns is NULL.  Returns 1 when attached, 0 when
- * the capture filters in user space only (cooked), or a negative errno.
+ * @vlan_guard), or the snaplen-only program when @insns is NULL.  Returns 1
+ * when the user filter runs in the kernel, 0 when there is none or it runs
+ * in user space only (cooked capture, or too long with the guard), or a
+ * negative errno.
  */
 int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, size_t n,
 			     bool vlan_guard);

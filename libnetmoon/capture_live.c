@@ -340,16 +340,16 @@ int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, siz
 	size_t len = 0;
 	int r = 1;
 
-	if (!insns || lv->cooked) {
+	if (!insns || lv->cooked || n > BPF_MAXINSNS - 3) {
+		/* No filter, or one for user space only (cooked, or too long
+		 * with the guard): the kernel keeps snaplen bytes of everything. */
 		struct sock_filter keep = BPF_STMT(BPF_RET | BPF_K, lv->snaplen);
 
 		fp = (struct sock_fprog){ .len = 1, .filter = &keep };
 		if (setsockopt(lv->fd, SOL_SOCKET, SO_ATTACH_FILTER, &fp, sizeof(fp)) < 0)
 			return -errno;
-		return insns ? 0 : 1;
+		return 0;
 	}
-	if (n > BPF_MAXINSNS - 3)
-		return 0; /* too long with the guard: user space only */
 	prog = calloc(n + 3, sizeof(*prog));
 	if (!prog)
 		return -ENOMEM;
