@@ -121,9 +121,14 @@ NETMOON_API void netmoon_capture_close(struct netmoon_capture *cap)
 	free(cap);
 }
 
-/* Finish an open: detect the format, or fail with the message copied out. */
+/*
+ * Finish an open: detect the format, or fail with the message copied out.
+ * With @walk, a mapped capture's records are then walked by a second thread
+ * (capture_walk.c); when that thread cannot start, the caller's thread
+ * walks them, as without the option.
+ */
 static int capture_finish(struct netmoon_capture **out, struct netmoon_capture *cap,
-			  char *errbuf, size_t errlen)
+			  bool walk, char *errbuf, size_t errlen)
 {
 	int r = capture_detect(cap);
 
@@ -132,6 +137,8 @@ static int capture_finish(struct netmoon_capture **out, struct netmoon_capture *
 		netmoon_capture_close(cap);
 		return r;
 	}
+	if (walk && (cap->src.kind == NETMOON__SRC_MMAP || cap->src.kind == NETMOON__SRC_MEM))
+		(void)netmoon__walk_start(cap);
 	*out = cap;
 	return 0;
 }
@@ -181,7 +188,7 @@ NETMOON_API int netmoon_capture_open_err(struct netmoon_capture **out, const cha
 		netmoon_capture_close(cap);
 		return r;
 	}
-	return capture_finish(out, cap, errbuf, errlen);
+	return capture_finish(out, cap, OPTS_GET(opts, read_thread, 0) != 0, errbuf, errlen);
 }
 
 NETMOON_API int netmoon_capture_open_file(struct netmoon_capture **cap, const char *path,
@@ -201,7 +208,7 @@ NETMOON_API int netmoon_capture_open_mem(struct netmoon_capture **out, const voi
 	if (!cap)
 		return -ENOMEM;
 	netmoon__source_open_mem(&cap->src, buf ? buf : "", len);
-	return capture_finish(out, cap, NULL, 0);
+	return capture_finish(out, cap, OPTS_GET(opts, read_thread, 0) != 0, NULL, 0);
 }
 
 NETMOON_API int netmoon_capture_open_live(struct netmoon_capture **out, const char *ifname,

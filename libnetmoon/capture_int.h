@@ -63,6 +63,7 @@ struct netmoon__source {
 	void *map;       /* MMAP: the mapping; end marks the prefaulted part */
 	size_t map_len;
 	bool populate_off; /* MMAP: no MADV_POPULATE_READ on this kernel */
+	const uint8_t *pf;  /* MMAP, MEM: next cache line to prefetch; NULL: none */
 	struct netmoon__reader *rd; /* THREAD: the reader (source_thread.c) */
 };
 
@@ -103,6 +104,32 @@ static inline int netmoon__source_need(struct netmoon__source *src, size_t n)
 static inline size_t netmoon__source_avail(const struct netmoon__source *src)
 {
 	return (size_t)(src->end - src->cur);
+}
+
+/*
+ * Walking records through a mapping is a chain of dependent cache misses:
+ * where the next record starts is only known once this one's length is
+ * read, and records are too irregular for the hardware prefetcher to
+ * follow.  So the mapped sources (MMAP, MEM) stream every cache line from
+ * STREAM_AHEAD bytes ahead of cur into the cache, the way read()'s copy
+ * would bring them, without the copy: over a 4.4 GiB capture in the page
+ * cache, a walk of the record headers went from 0.65 s to 0.18 s.  Read
+ * sources have the bytes in cache already (pf is NULL).
+ */
+#define NETMOON__STREAM_AHEAD 16384
+
+static inline void netmoon__source_stream(struct netmoon__source *src)
+{
+	const uint8_t *lim = src->cur + NETMOON__STREAM_AHEAD;
+
+	if (!src->pf)
+		return;
+	if (lim > src->end)
+		lim = src->end;
+	while (src->pf < lim) {
+		__builtin_prefetch(src->pf, 0, 3);
+		src->pf += 64;
+	}
 }
 
 /* Input offset of cur: how many bytes were consumed. */
@@ -183,6 +210,13 @@ int netmoon__live_set_filter(struct netmoon_capture *cap, const void *insns, siz
 /* The kernel's counters, summed (PACKET_STATISTICS resets on read): one caller at a time. */
 void netmoon__live_kernel_stats(const struct netmoon_capture *cap, uint64_t *received,
 				uint64_t *dropped, uint64_t *freezes);
+
+/*
+ * capture_walk.c: run the backend of a capture whose bytes are all mapped
+ * (MMAP, MEM) in a second thread from now on; the handle's ops become the
+ * walker's.  On failure (a negative errno) nothing changed.
+ */
+int netmoon__walk_start(struct netmoon_capture *cap);
 
 /* Called by capture.c after it recognised the magic number at offset 0. */
 int netmoon__pcap_open(struct netmoon_capture *cap);

@@ -128,6 +128,7 @@ static inline __attribute__((always_inline)) int pcap_next(struct netmoon_captur
 			 * parses this packet meanwhile. */
 			__builtin_prefetch(src->cur, 0, 3);
 			__builtin_prefetch(src->cur + 64, 0, 3);
+			netmoon__source_stream(src);
 			return 1;
 		}
 	}

@@ -422,6 +422,7 @@ static __attribute__((noinline)) int ng_walk(struct netmoon_capture *cap, bool p
 			if (netmoon__unlikely(caplen > len - EPB_MIN))
 				return ng_caplen_overrun(cap, off, caplen, len - EPB_MIN);
 			src->cur = p + len;
+			netmoon__source_stream(src);
 			return ng_set_packet(cap, ng, p + 28, ifid,
 					     (uint64_t)netmoon__rd32x(p + 12, ng->swap) << 32 |
 						     netmoon__rd32x(p + 16, ng->swap),
@@ -483,6 +484,7 @@ static inline __attribute__((always_inline)) int ng_fast(struct netmoon_capture 
 				    len <= NETMOON__MAX_RECORD && netmoon__rd32x(p + len - 4, swap) == len &&
 				    ifid < ng->nif && caplen <= len - EPB_MIN)) {
 			src->cur = p + len;
+			netmoon__source_stream(src);
 			return ng_set_packet(cap, ng, p + 28, ifid,
 					     (uint64_t)netmoon__rd32x(p + 12, swap) << 32 | netmoon__rd32x(p + 16, swap),
 					     caplen, netmoon__rd32x(p + 24, swap));

@@ -30,6 +30,7 @@ int netmoon__source_open_mem(struct netmoon__source *src, const void *buf, size_
 	src->base = buf;
 	src->cur = buf;
 	src->end = src->cur + len;
+	src->pf = (const uint8_t *)((uintptr_t)src->cur & ~(uintptr_t)63);
 	return 0;
 }
 
@@ -64,6 +65,7 @@ static bool source_try_map(struct netmoon__source *src, int fd)
 	src->base = map;
 	src->cur = src->base + pos;
 	src->end = src->cur;
+	src->pf = (const uint8_t *)((uintptr_t)src->cur & ~(uintptr_t)63);
 	return true;
 }
 

@@ -261,6 +261,8 @@ enum src_kind {
 	SRC_FILE,
 	SRC_FILE_NOMMAP,
 	SRC_FILE_THREAD,
+	SRC_FILE_WALK,
+	SRC_MEM_WALK,
 	SRC_PIPE,
 	SRC_PIPE_TINY,
 	SRC_COUNT
@@ -268,6 +270,7 @@ enum src_kind {
 
 static const char *const src_names[SRC_COUNT] = {
 	"memory", "mapped file", "file read in chunks", "file read ahead by a thread",
+	"mapped file walked by a thread", "memory walked by a thread",
 	"pipe", "pipe with a 7-byte buffer",
 };
 
@@ -323,15 +326,18 @@ static int tsrc_open(struct tsrc *s, enum src_kind kind, const struct tbuf *b,
 	s->rfd = s->wfd = -1;
 	switch (kind) {
 	case SRC_MEM:
+	case SRC_MEM_WALK:
 		snprintf(s->path, sizeof(s->path), "<memory>");
-		return netmoon_capture_open_mem(cap, b->p, b->len, NULL);
+		opts.read_thread = kind == SRC_MEM_WALK;
+		return netmoon_capture_open_mem(cap, b->p, b->len, &opts);
 	case SRC_FILE:
 	case SRC_FILE_NOMMAP:
 	case SRC_FILE_THREAD:
+	case SRC_FILE_WALK:
 		write_temp(s->path, sizeof(s->path), b);
-		opts.use_mmap = kind == SRC_FILE;
+		opts.use_mmap = kind == SRC_FILE || kind == SRC_FILE_WALK;
 		/* The smallest ring (4 chunks of 256 KiB): many chunk boundaries. */
-		opts.read_thread = kind == SRC_FILE_THREAD;
+		opts.read_thread = kind == SRC_FILE_THREAD || kind == SRC_FILE_WALK;
 		opts.buffer_size = kind == SRC_FILE_THREAD ? 1 : 0;
 		r = netmoon_capture_open_err(cap, s->path, &opts, err, errlen);
 		unlink(s->path); /* the open handle keeps it; a failing test leaves nothing */
@@ -447,7 +453,7 @@ static void expect_open_fails(const struct tbuf *b, int err, const char *msg)
 		if (r != err)
 			fail_msg("%s: open = %d, want %d (%s)", src_names[k], r, err, ebuf);
 		assert_null(cap);
-		if (msg && k != SRC_MEM)
+		if (msg && k != SRC_MEM && k != SRC_MEM_WALK)
 			expect_msg(ebuf, s.path, msg);
 		tsrc_close(&s);
 	}
@@ -1651,6 +1657,117 @@ static void test_read_thread_close_early(void **state)
 	tb_free(&b);
 }
 
+/*
+ * Many batches through the walker (4,096 packets in flight): every packet in
+ * order, with sizes from 0 to 1,600 bytes, through every source; then the
+ * same file cut in a record's middle.
+ */
+static void test_many_packets_all_sources(void **state)
+{
+	enum { N = 10007 };
+	struct tbuf b = { 0 };
+	struct want *w = calloc(N, sizeof(*w));
+	uint32_t x = 12345;
+
+	(void)state;
+	assert_non_null(w);
+	pcap_hdr(&b, false, true, 2, 4, 65535, 1);
+	for (uint32_t i = 0; i < N; i++) {
+		x = x * 1103515245u + 12345u;
+		w[i].caplen = (x >> 8) % 1601;
+		w[i].wirelen = w[i].caplen + (i % 3);
+		w[i].ts_ns = (int64_t)i * 1000000000 + i;
+		w[i].linktype = 1;
+		w[i].seed = i;
+		pcap_rec(&b, false, i, i, w[i].caplen, w[i].wirelen, i);
+	}
+	expect_all_sources(&b, w, N, 0, NULL);
+	b.len -= 1 + w[N - 1].caplen / 2;
+	expect_all_sources(&b, w, N - 1, NETMOON_E_TRUNCATED, "offset ");
+	tb_free(&b);
+	free(w);
+}
+
+/*
+ * netmoon_capture_get_stats() with the walker: the packets and bytes handed
+ * out and the offset just past the last one, as when the caller's thread
+ * walks the file itself (not how far the walker has read ahead).
+ */
+static void test_walk_stats(void **state)
+{
+	enum { N = 6000 };
+	struct tbuf b = { 0 };
+	char path[PATH_MAX];
+
+	(void)state;
+	pcap_hdr(&b, false, false, 2, 4, 65535, 1);
+	for (uint32_t i = 0; i < N; i++)
+		pcap_rec(&b, false, i, 0, 40 + i % 50, 1000, i);
+	write_temp(path, sizeof(path), &b);
+	for (int walk = 0; walk < 2; walk++) {
+		NETMOON_OPTS(netmoon_capture_file_opts, opts, .use_mmap = 1, .read_thread = walk);
+		NETMOON_OPTS(netmoon_capture_stats, st);
+		struct netmoon_capture *cap = NULL;
+		const struct netmoon_packet *p;
+		uint64_t off = 24, caplen = 0;
+
+		assert_int_equal(netmoon_capture_open_file(&cap, path, &opts), 0);
+		assert_int_equal(netmoon_capture_linktype(cap), 1);
+		for (uint32_t i = 0; i < N; i++) {
+			assert_int_equal(netmoon_capture_next(cap, &p), 1);
+			off += 16 + 40 + i % 50;
+			caplen += 40 + i % 50;
+			if (i == 0 || i == 4095 || i == 4096 || i == 5000) {
+				assert_int_equal(netmoon_capture_get_stats(cap, &st), 0);
+				assert_int_equal(st.packets, i + 1);
+				assert_int_equal(st.bytes, (uint64_t)(i + 1) * 1000);
+				assert_int_equal(st.caplen_bytes, caplen);
+				assert_int_equal(st.file_offset, off);
+			}
+		}
+		assert_int_equal(netmoon_capture_next(cap, &p), 0);
+		assert_int_equal(netmoon_capture_get_stats(cap, &st), 0);
+		assert_int_equal(st.file_offset, b.len);
+		assert_int_equal(st.packets, N);
+		netmoon_capture_close(cap);
+	}
+	unlink(path);
+	tb_free(&b);
+}
+
+/*
+ * Closing a walked capture at any point: before the first packet, while the
+ * walker waits for room in a full ring, and after the end.
+ */
+static void test_walk_close_early(void **state)
+{
+	enum { N = 20000 };
+	NETMOON_OPTS(netmoon_capture_file_opts, opts, .read_thread = 1);
+	struct tbuf b = { 0 };
+
+	(void)state;
+	pcap_hdr(&b, false, false, 2, 4, 65535, 1);
+	for (uint32_t i = 0; i < N; i++)
+		pcap_rec(&b, false, i, 0, 60, 60, i);
+	for (int when = 0; when < 3; when++) {
+		struct netmoon_capture *cap = NULL;
+		const struct netmoon_packet *p;
+
+		assert_int_equal(netmoon_capture_open_mem(&cap, b.p, b.len, &opts), 0);
+		if (when == 1) {
+			assert_int_equal(netmoon_capture_next(cap, &p), 1);
+			assert_true(pattern_ok(p->data, 60, 0));
+			usleep(20000); /* the walker fills the ring and waits */
+		} else if (when == 2) {
+			for (uint32_t i = 0; i < N; i++)
+				assert_int_equal(netmoon_capture_next(cap, &p), 1);
+			assert_int_equal(netmoon_capture_next(cap, &p), 0);
+		}
+		netmoon_capture_close(cap);
+	}
+	tb_free(&b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The corpus: packet counts, time stamps and wire lengths against tshark.   */
 
@@ -1880,6 +1997,9 @@ int main(void)
 		cmocka_unit_test(test_pcap_byte_orders_and_resolutions),
 		cmocka_unit_test(test_records_across_chunks),
 		cmocka_unit_test(test_read_thread_close_early),
+		cmocka_unit_test(test_many_packets_all_sources),
+		cmocka_unit_test(test_walk_stats),
+		cmocka_unit_test(test_walk_close_early),
 		cmocka_unit_test(test_file_growing_while_read),
 		cmocka_unit_test(test_pcap_snaplen_smaller_than_packets),
 		cmocka_unit_test(test_pcap_linktype_upper_bits),

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <netmoon/netmoon.h>
 
@@ -41,6 +42,7 @@ struct app {
 	int64_t interval_ns;
 	int64_t idle_timeout_ns;
 	uint32_t max_conns;
+	int threads;
 	int verbose;
 	struct netmoon_capture *cap;
 	struct netmoon_conntable *ct;
@@ -65,6 +67,20 @@ static void on_signal(int sig)
 	g_stop = 1;
 	if (g_break_cap)
 		netmoon_capture_breakloop(g_break_cap);
+}
+
+/*
+ * With two threads the capture file is mapped: another process truncating
+ * it under us raises SIGBUS on the next page read.  Say so, and fail.
+ */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "netmoon-csv: the capture file shrank while it was read "
+				  "(SIGBUS); use --threads 1 to read a file that changes\n";
+
+	(void)sig;
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(EXIT_RUNTIME);
 }
 
 /* A live capture's wait for packets ends this often to expire, write interval rows. */
@@ -98,6 +114,8 @@ static void usage(FILE *f, const char *prog)
 		"  --interval SEC     also write a row per active connection every SEC seconds\n"
 		"  --idle-timeout SEC idle timeout of connections (default 60)\n"
 		"  --max-conns N      maximum number of connections tracked at once\n"
+		"  --threads 1|2      -r: 2 (the default with 2 CPUs or more) maps the file and\n"
+		"                     walks its records in a second thread; 1 read()s it\n"
 		"  -Z USER            after opening the capture and the files, run as USER\n"
 		"  -v                 print statistics on standard error at the end\n"
 		"  -V, --version      print the version\n"
@@ -191,7 +209,15 @@ static int run(struct app *app)
 		err = netmoon_capture_open_live(&app->cap, app->iface, &lopts, errbuf,
 						sizeof(errbuf));
 	} else {
-		err = netmoon_capture_open_err(&app->cap, app->read_path, NULL, errbuf,
+		/*
+		 * Two threads: the file is mapped and a second thread walks its
+		 * records ahead of this one (no packet is copied), which then
+		 * only parses and tracks.
+		 */
+		NETMOON_OPTS(netmoon_capture_file_opts, fopts, .use_mmap = app->threads > 1,
+			     .read_thread = app->threads > 1);
+
+		err = netmoon_capture_open_err(&app->cap, app->read_path, &fopts, errbuf,
 					       sizeof(errbuf));
 	}
 	if (err) {
@@ -434,13 +460,14 @@ static int run(struct app *app)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_FORMAT = 256, OPT_INTERVAL, OPT_IDLE, OPT_MAXCONNS, OPT_DUMP };
+	enum { OPT_FORMAT = 256, OPT_INTERVAL, OPT_IDLE, OPT_MAXCONNS, OPT_DUMP, OPT_THREADS };
 	static const struct option longopts[] = {
 		{ "format", required_argument, NULL, OPT_FORMAT },
 		{ "interval", required_argument, NULL, OPT_INTERVAL },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-conns", required_argument, NULL, OPT_MAXCONNS },
 		{ "dump-filter", no_argument, NULL, OPT_DUMP },
+		{ "threads", required_argument, NULL, OPT_THREADS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -506,6 +533,14 @@ int main(int argc, char **argv)
 			}
 			app.max_conns = (uint32_t)v;
 			break;
+		case OPT_THREADS:
+			if (parse_u64(optarg, 2, &v) || v == 0) {
+				fprintf(stderr, "%s: --threads: expected 1 or 2, got '%s'\n",
+					app.prog, optarg);
+				return EXIT_USAGE;
+			}
+			app.threads = (int)v;
+			break;
 		case 'V':
 			printf("netmoon-csv %s (libnetmoon %s)\n", NETMOON_VERSION_STRING,
 			       netmoon_version_string());
@@ -568,6 +603,12 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	if (!app.threads)
+		app.threads = app.read_path && sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 2 : 1;
+	if (app.threads > 1) {
+		sa.sa_handler = on_sigbus;
+		sigaction(SIGBUS, &sa, NULL);
+	}
 
 	rc = run(&app);
 	free(app.filter_expr);

@@ -84,17 +84,27 @@ struct netmoon_capture_file_opts {
 	 *  so a pipe yields the same packets as the file. */
 	size_t buffer_size;
 	/** Non-zero: map a regular file instead of reading it in large chunks.
-	 *  Chunked read() is the default: it measured faster here, and a file
-	 *  truncated by another process while mapped could raise SIGBUS. */
+	 *  Chunked read() is the default because a file truncated by another
+	 *  process while mapped raises SIGBUS in the reading thread.  Mapped,
+	 *  no packet is copied; a single thread then reads about 1.3 times
+	 *  faster (docs/BENCHMARKS.md). */
 	int use_mmap;
-	/** Non-zero: a second thread reads the next chunks of a regular file
-	 *  while the caller's thread takes packets from the previous one (the
-	 *  buffer_size bytes are then split into 4 chunks of at least 256 KiB).
-	 *  Whether it pays depends on the machine: the kernel's copy moves to
-	 *  the other core, but every byte then crosses between cores; on the
-	 *  2-core machine of docs/BENCHMARKS.md it did not.  Ignored for
-	 *  standard input, pipes, memory and use_mmap.  The thread blocks every
-	 *  signal and ends with the handle. */
+	/** Non-zero: a second thread works ahead of the caller's.
+	 *  With use_mmap (or on netmoon_capture_open_mem()), it walks the
+	 *  records and hands the caller packet descriptors pointing into the
+	 *  mapping, in batches: the caller's thread is left with its own work
+	 *  (parsing, tracking), and no packet byte is copied.  This is the
+	 *  fastest way to read a capture file on two cores or more.
+	 *  Without use_mmap, on a regular file, it read()s the next chunks
+	 *  while the caller takes packets from the previous one (the
+	 *  buffer_size bytes are then split into 4 chunks of at least 256 KiB);
+	 *  every byte then crosses between the cores, and on the 2-core machine
+	 *  of docs/BENCHMARKS.md it did not pay.
+	 *  Ignored for standard input and pipes.  The thread blocks every
+	 *  signal but those a fault raises (SIGBUS, SIGSEGV, SIGFPE, SIGILL),
+	 *  and ends with the handle.  Everything else is as without it: the
+	 *  same packets, errors, messages and statistics (file_offset counts
+	 *  the packets handed out, not how far the thread has read). */
 	int read_thread;
 	/** @cond */ size_t :0; /** @endcond */
 };
