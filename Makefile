@@ -3,7 +3,8 @@
 #   make            library, programs, libnetmoon.pc
 #   make run        build, then netmoon-csv on the sample capture we ship
 #   make check      every test suite (unit, corpus, ABI, downstream)
-#   make check-valgrind / check-asan / docs / bench / install / uninstall
+#   make check-valgrind / check-asan / docs / bench / bench-scale / bench-live
+#   make install / uninstall
 #
 # Variables: CC, CFLAGS, PREFIX, LIBDIR, INCLUDEDIR, BINDIR, MANDIR, DESTDIR,
 # WERROR=1 (warnings are errors; CI sets it), SANITIZE=address,undefined,
@@ -204,8 +205,10 @@ docs:
 	  echo "PROJECT_NUMBER=$(VERSION)") | doxygen -
 	@echo "docs: $(BUILD)/docs/html/index.html"
 
+# The throughput table, then the scaling curves (NETMOON_BENCH_SCALE=0: table only).
 bench: all
 	@tools/bench.sh $(BUILD)
+	@if [ "$${NETMOON_BENCH_SCALE:-1}" != 0 ]; then tools/bench-scale.sh $(BUILD); fi
 
 # --- install -----------------------------------------------------------------
 

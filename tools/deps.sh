@@ -10,9 +10,9 @@ case "$mode" in
 build) pkgs="gcc make pkg-config libncurses-dev" ;;
 check) pkgs="gcc make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind tcpdump tshark iproute2 util-linux tmux" ;;
 docs) pkgs="doxygen" ;;
-bench) pkgs="gcc make libpcap-dev" ;;
+bench) pkgs="gcc make libpcap-dev gnuplot-nox" ;;
 bench-live) pkgs="gcc make netsniff-ng tcpdump iproute2" ;;
-all) pkgs="gcc clang make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind doxygen libpcap-dev tshark tcpdump iproute2 util-linux tmux netsniff-ng" ;;
+all) pkgs="gcc clang make pkg-config libncurses-dev libcmocka-dev abigail-tools valgrind doxygen libpcap-dev gnuplot-nox tshark tcpdump iproute2 util-linux tmux netsniff-ng" ;;
 *) echo "usage: $0 build|check|docs|bench|bench-live|all" >&2; exit 1 ;;
 esac
 
