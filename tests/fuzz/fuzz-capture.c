@@ -1,5 +1,10 @@
-/* libFuzzer target: the pcap/pcapng reader from memory, every packet parsed. */
+/*
+ * libFuzzer target: the pcap/pcapng reader from memory, every packet parsed.
+ * One input in eight is also read with a walker thread (read_thread), which
+ * must give the same packets, end status and message as the inline read.
+ */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,21 +12,62 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+#define MAX_PACKETS 100000
+
+/* What a read gives: enough to compare two reads of the same bytes. */
+struct outcome {
+	int open_rc, end;
+	uint64_t packets, digest, offset;
+	char msg[512];
+};
+
+static void read_all(const uint8_t *buf, size_t size, int walk, struct outcome *o)
 {
+	NETMOON_OPTS(netmoon_capture_file_opts, opts, .read_thread = walk);
+	NETMOON_OPTS(netmoon_capture_stats, st);
 	NETMOON_OPTS(netmoon_frame, f);
 	struct netmoon_capture *cap;
 	const struct netmoon_packet *pkt;
+	int r = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->open_rc = netmoon_capture_open_mem(&cap, buf, size, &opts);
+	if (o->open_rc)
+		return;
+	while (o->packets < MAX_PACKETS && (r = netmoon_capture_next(cap, &pkt)) == 1) {
+		o->packets++;
+		o->digest = o->digest * 31 + (uint64_t)(pkt->data - buf) + pkt->caplen;
+		o->digest = o->digest * 31 + pkt->wirelen + (uint64_t)pkt->ts_ns + pkt->ifindex;
+		o->digest = o->digest * 31 + pkt->linktype;
+		netmoon_frame_parse(&f, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen);
+	}
+	o->end = r;
+	snprintf(o->msg, sizeof(o->msg), "%s", netmoon_capture_errmsg(cap));
+	netmoon_capture_get_stats(cap, &st);
+	o->offset = st.file_offset;
+	netmoon_capture_close(cap);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct outcome a, b;
 	uint8_t *copy = malloc(size ? size : 1);
-	int n = 0;
 
 	if (!copy)
 		return 0;
 	memcpy(copy, data, size);
-	if (netmoon_capture_open_mem(&cap, copy, size, NULL) == 0) {
-		while (n++ < 100000 && netmoon_capture_next(cap, &pkt) == 1)
-			netmoon_frame_parse(&f, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen);
-		netmoon_capture_close(cap);
+	read_all(copy, size, 0, &a);
+	if (size % 8 == 0) {
+		read_all(copy, size, 1, &b);
+		if (a.open_rc != b.open_rc || a.end != b.end || a.packets != b.packets ||
+		    a.digest != b.digest || a.offset != b.offset || strcmp(a.msg, b.msg) != 0) {
+			fprintf(stderr, "walker differs: open %d/%d end %d/%d packets %llu/%llu "
+				"offset %llu/%llu msg \"%s\" / \"%s\"\n", a.open_rc, b.open_rc, a.end,
+				b.end, (unsigned long long)a.packets, (unsigned long long)b.packets,
+				(unsigned long long)a.offset, (unsigned long long)b.offset, a.msg,
+				b.msg);
+			abort();
+		}
 	}
 	free(copy);
 	return 0;
