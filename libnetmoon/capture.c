@@ -262,7 +262,7 @@ static inline int capture_next(struct netmoon_capture *cap)
 		return 1;
 	}
 	/* A live wait that timed out or was woken: the capture goes on. */
-	if (r == -EAGAIN || r == NETMOON_E_BREAK)
+	if ((r == -EAGAIN || r == NETMOON_E_BREAK) && netmoon__capture_is_live(cap))
 		return r;
 	cap->done = true;
 	cap->result = r;

@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -243,6 +244,14 @@ int netmoon__source_fill(struct netmoon__source *src, size_t n)
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				/* Standard input left non-blocking by whoever set it up:
+				 * wait as a blocking read would. */
+				struct pollfd pfd = { .fd = src->fd, .events = POLLIN };
+
+				if (poll(&pfd, 1, -1) >= 0 || errno == EINTR)
+					continue;
+			}
 			return -errno;
 		}
 		if (r == 0) {

@@ -302,6 +302,28 @@ static void *pipe_writer(void *arg)
 	return NULL;
 }
 
+/* As pipe_writer(), 7 bytes at a time with a pause between writes. */
+static void *trickle_writer(void *arg)
+{
+	struct tsrc *s = arg;
+	size_t off = 0;
+
+	while (off < s->b->len) {
+		size_t n = s->b->len - off < 7 ? s->b->len - off : 7;
+		ssize_t w = write(s->wfd, s->b->p + off, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		off += (size_t)w;
+		usleep(300);
+	}
+	close(s->wfd);
+	return NULL;
+}
+
 static void write_temp(char *path, size_t size, const struct tbuf *b)
 {
 	const char *dir = getenv("TMPDIR");
@@ -1493,6 +1515,27 @@ static void test_stdin(void **state)
 		assert_int_equal(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
 		close(pfd[0]);
 		assert_int_equal(pthread_create(&s.th, NULL, pipe_writer, &s), 0);
+		assert_int_equal(netmoon_capture_open_file(&cap, "-", NULL), 0);
+		n = 0;
+		while (netmoon_capture_next(cap, &p) == 1)
+			n++;
+		assert_int_equal(n, 4);
+		assert_int_equal(netmoon_capture_next(cap, &p), NETMOON_E_TRUNCATED);
+		netmoon_capture_close(cap);
+		pthread_join(s.th, NULL);
+	}
+	/* ... and from a pipe left non-blocking, written a few bytes at a time:
+	 * the reads that find it empty wait, as blocking ones would. */
+	{
+		struct tsrc s = { .b = &b, .rfd = -1 };
+		int pfd[2];
+
+		assert_int_equal(pipe(pfd), 0);
+		s.wfd = pfd[1];
+		assert_int_equal(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
+		close(pfd[0]);
+		assert_int_equal(fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK), 0);
+		assert_int_equal(pthread_create(&s.th, NULL, trickle_writer, &s), 0);
 		assert_int_equal(netmoon_capture_open_file(&cap, "-", NULL), 0);
 		n = 0;
 		while (netmoon_capture_next(cap, &p) == 1)
