@@ -3,7 +3,12 @@
  * bench-live: capture, parse and track live traffic with the monitor until
  * SIGINT/SIGTERM, then print one line of figures.
  *
- *   bench-live [--threads 1|2] [--fanout GROUP] [--blocks N] IFACE
+ *   bench-live [--threads 1|2] [--fanout GROUP] [--blocks N] [--workers N] IFACE
+ *
+ * --workers N (2 or more): N threads, each with its own capture in one
+ * PACKET_FANOUT group (hash of the flow: both directions of a connection
+ * reach the same worker) and its own one-thread monitor and table; the
+ * figures are the workers' sums (tool=bench-live-wN).
  *
  * Prints on standard output, after "ready" on standard error once the ring
  * is open:
@@ -14,6 +19,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,13 +29,30 @@
 
 #include <netmoon/netmoon.h>
 
-static struct netmoon_monitor *volatile g_mon;
+#define MAX_WORKERS 8
+
+static struct netmoon_monitor *volatile g_mon[MAX_WORKERS];
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	if (g_mon)
-		netmoon_monitor_stop(g_mon);
+	for (int i = 0; i < MAX_WORKERS; i++)
+		if (g_mon[i])
+			netmoon_monitor_stop(g_mon[i]);
+}
+
+struct worker {
+	struct netmoon_capture *cap;
+	struct netmoon_monitor *mon;
+	int rc;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+
+	w->rc = netmoon_monitor_run(w->mon, 0);
+	return NULL;
 }
 
 static double cpu_seconds(void)
@@ -47,71 +70,99 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "fanout", required_argument, NULL, 'f' },
 		{ "blocks", required_argument, NULL, 'b' },
+		{ "workers", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
-	NETMOON_OPTS(netmoon_monitor_stats, st);
-	struct netmoon_capture *cap;
-	struct netmoon_monitor *mon;
+	static const char usage[] =
+		"usage: bench-live [--threads 1|2] [--fanout G] [--blocks N] [--workers N] IFACE\n";
+	struct worker wk[MAX_WORKERS] = { { 0 } };
+	pthread_t th[MAX_WORKERS];
+	uint64_t packets = 0, received = 0, dropped = 0, conns = 0, hwm = 0, blocks_seen = 0;
 	struct sigaction sa;
 	char err[512];
-	int threads = 1, c, r;
+	int threads = 1, workers = 1, c, r = 0;
 	unsigned fanout = 0, blocks = 0;
 	double c0;
 
-	while ((c = getopt_long(argc, argv, "t:f:b:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "t:f:b:w:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 't': threads = atoi(optarg); break;
 		case 'f': fanout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'b': blocks = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'w': workers = atoi(optarg); break;
 		default:
-			fprintf(stderr, "usage: bench-live [--threads 1|2] [--fanout G] [--blocks N] IFACE\n");
+			fputs(usage, stderr);
 			return 1;
 		}
 	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: bench-live [--threads 1|2] [--fanout G] [--blocks N] IFACE\n");
+	if (optind + 1 != argc || workers < 1 || workers > MAX_WORKERS ||
+	    (workers > 1 && threads != 1)) {
+		fputs(usage, stderr);
 		return 1;
 	}
-	{
+	if (workers > 1 && !fanout)
+		fanout = 4242;
+	for (int i = 0; i < workers; i++) {
 		NETMOON_OPTS(netmoon_capture_live_opts, lo, .fanout_group = fanout,
-			     .block_count = blocks, .flags = NETMOON_LIVE_F_NO_PROMISC);
-
-		r = netmoon_capture_open_live(&cap, argv[optind], &lo, err, sizeof(err));
-	}
-	if (r) {
-		fprintf(stderr, "bench-live: %s\n", err);
-		return 2;
-	}
-	{
+			     .fanout_mode = NETMOON_FANOUT_HASH, .block_count = blocks,
+			     .flags = NETMOON_LIVE_F_NO_PROMISC);
 		NETMOON_OPTS(netmoon_monitor_opts, mo, .threads = threads);
 
-		r = netmoon_monitor_new(&mon, cap, &mo);
-	}
-	if (r) {
-		fprintf(stderr, "bench-live: monitor: %s\n", netmoon_strerror(r));
-		return 2;
+		r = netmoon_capture_open_live(&wk[i].cap, argv[optind], &lo, err, sizeof(err));
+		if (r) {
+			fprintf(stderr, "bench-live: %s\n", err);
+			return 2;
+		}
+		r = netmoon_monitor_new(&wk[i].mon, wk[i].cap, &mo);
+		if (r) {
+			fprintf(stderr, "bench-live: monitor: %s\n", netmoon_strerror(r));
+			return 2;
+		}
+		g_mon[i] = wk[i].mon;
 	}
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	g_mon = mon;
 	c0 = cpu_seconds();
 	fprintf(stderr, "ready\n");
-	r = netmoon_monitor_run(mon, 0);
+	for (int i = 1; i < workers; i++) {
+		if (pthread_create(&th[i], NULL, worker_main, &wk[i])) {
+			fprintf(stderr, "bench-live: cannot start worker %d\n", i);
+			return 2;
+		}
+	}
+	worker_main(&wk[0]);
+	for (int i = 1; i < workers; i++)
+		pthread_join(th[i], NULL);
 	c0 = cpu_seconds() - c0;
-	g_mon = NULL;
-	if (r < 0)
-		fprintf(stderr, "bench-live: %s\n", netmoon_capture_errmsg(cap));
-	netmoon_monitor_get_stats(mon, &st);
-	printf("bench: tool=bench-live-t%d packets=%" PRIu64 " kernel_received=%" PRIu64
-	       " kernel_dropped=%" PRIu64 " cpu_seconds=%.3f cpu_ns_per_packet=%.1f conns=%" PRIu64
-	       " queue_hwm=%" PRIu64 " blocks=%" PRIu64 "\n",
-	       threads, st.packets, st.kernel_received, st.kernel_dropped, c0,
-	       st.packets ? c0 * 1e9 / (double)st.packets : 0.0, st.table.created, st.queue_hwm,
-	       st.blocks);
-	netmoon_monitor_free(mon);
-	netmoon_capture_close(cap);
+	for (int i = 0; i < workers; i++) {
+		NETMOON_OPTS(netmoon_monitor_stats, st);
+
+		g_mon[i] = NULL;
+		if (wk[i].rc < 0) {
+			fprintf(stderr, "bench-live: %s\n", netmoon_capture_errmsg(wk[i].cap));
+			r = wk[i].rc;
+		}
+		netmoon_monitor_get_stats(wk[i].mon, &st);
+		packets += st.packets;
+		received += st.kernel_received;
+		dropped += st.kernel_dropped;
+		conns += st.table.created;
+		hwm = st.queue_hwm > hwm ? st.queue_hwm : hwm;
+		blocks_seen += st.blocks;
+		netmoon_monitor_free(wk[i].mon);
+		netmoon_capture_close(wk[i].cap);
+	}
+	if (workers > 1)
+		printf("bench: tool=bench-live-w%d", workers);
+	else
+		printf("bench: tool=bench-live-t%d", threads);
+	printf(" packets=%" PRIu64 " kernel_received=%" PRIu64 " kernel_dropped=%" PRIu64
+	       " cpu_seconds=%.3f cpu_ns_per_packet=%.1f conns=%" PRIu64 " queue_hwm=%" PRIu64
+	       " blocks=%" PRIu64 "\n",
+	       packets, received, dropped, c0, packets ? c0 * 1e9 / (double)packets : 0.0, conns,
+	       hwm, blocks_seen);
 	return r < 0 ? 2 : 0;
 }

@@ -6,7 +6,8 @@
 # netsniff-ng's trafgen (two processes) sends 64-byte UDP frames with random
 # source ports from namespace B; in namespace A one capturing tool at a time
 # listens on the veth: libnetmoon's monitor with one thread and with two
-# (bench-live, parse + track every packet), and `tcpdump -s 128 -w
+# (bench-live, parse + track every packet), two one-thread workers in a
+# PACKET_FANOUT hash group (each its own ring and table), and `tcpdump -s 128 -w
 # /dev/null` for comparison.  For each: frames sent, frames seen, kernel
 # drops, and the capturing process's CPU time per frame (user + system, all
 # threads).  Median of NETMOON_BENCH_LIVE_RUNS runs (default 3); the table is
@@ -90,10 +91,14 @@ one_run() {
 	log=$tmp/$name.log
 	rx0=$(rx_packets)
 	case "$name" in
-	netmoon-1thread | netmoon-2threads)
-		th=1
-		[ "$name" = netmoon-1thread ] || th=2
-		ip netns exec "$nsa" "$tool" --threads "$th" vbA >"$log.out" 2>"$log" &
+	netmoon-1thread | netmoon-2threads | netmoon-fanout2)
+		case $name in
+		netmoon-1thread) bl_args="--threads 1" ;;
+		netmoon-2threads) bl_args="--threads 2" ;;
+		*) bl_args="--workers 2" ;;
+		esac
+		# shellcheck disable=SC2086 # two words on purpose
+		ip netns exec "$nsa" "$tool" $bl_args vbA >"$log.out" 2>"$log" &
 		pid=$!
 		wait_for "$log" ready || die "$name did not start: $(cat "$log")"
 		;;
@@ -134,7 +139,7 @@ one_run() {
 i=1
 while [ "$i" -le "$runs" ]; do
 	echo "bench-live: round $i of $runs" >&2
-	for t in netmoon-1thread netmoon-2threads tcpdump; do
+	for t in netmoon-1thread netmoon-2threads netmoon-fanout2 tcpdump; do
 		one_run "$t"
 	done
 	i=$((i + 1))
@@ -148,7 +153,7 @@ done
 	echo
 	printf '%-18s %10s %10s %10s %14s %12s\n' tool "frames in" captured "kernel drop" "CPU ns/frame" "blast Mpps"
 	printf '%-18s %10s %10s %10s %14s %12s\n' ------------------ ---------- ---------- ---------- -------------- ------------
-	for t in netmoon-1thread netmoon-2threads tcpdump; do
+	for t in netmoon-1thread netmoon-2threads netmoon-fanout2 tcpdump; do
 		grep "^$t|" "$tmp/rows" | sort -t'|' -k5 -g | awk -F'|' -v n="$runs" '
 			{ row[NR] = $0 }
 			END { split(row[int((NR + 1) / 2)], f, "|")
