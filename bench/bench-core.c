@@ -10,7 +10,9 @@
  *       the open to the last packet (the file should be in the page cache).
  *       --mmap and --read-thread set the capture options of the same names
  *       (both: a second thread walks the mapped file's records).
- * file-burst  as file, frames tracked N at a time (as netmoon-csv does).
+ * file-burst  as file, but with netmoon_capture_next_frame() (frames decoded
+ *       by the capture's walker thread with --mmap --read-thread), tracked N
+ *       at a time with netmoon_conntable_track_burst(), as netmoon-csv does.
  * read  the reader alone: open and next() to the end, nothing else.
  * mem   parse + track alone: the pcap file is mapped, its records indexed
  *       and their first 128 bytes copied into one array (untimed: frames in
@@ -122,7 +124,15 @@ static int run_file(const char *path, struct netmoon_conntable *ct, struct run *
 		free(ts);
 		return rc;
 	}
-	while ((rc = netmoon_capture_next(cap, &pkt)) == 1) {
+	for (;;) {
+		const struct netmoon_frame *fr = NULL;
+
+		/* Bursts take frames decoded by the capture (by its walker thread
+		 * with --mmap --read-thread), as netmoon-csv does. */
+		rc = mode == 'B' ? netmoon_capture_next_frame(cap, &pkt, &fr)
+				 : netmoon_capture_next(cap, &pkt);
+		if (rc != 1)
+			break;
 		if (mode == 'r') {
 			r->packets++;
 			continue;
@@ -130,12 +140,8 @@ static int run_file(const char *path, struct netmoon_conntable *ct, struct run *
 		if (mode == 'B') {
 			int64_t trc;
 
-			frames[nb].sz = sizeof(frames[nb]);
-			rc = netmoon_frame_parse(&frames[nb], pkt->linktype, pkt->data, pkt->caplen,
-						 pkt->wirelen);
-			if (rc < 0)
-				break;
-			r->not_ok += rc != NETMOON_FRAME_OK;
+			frames[nb] = *fr;
+			r->not_ok += fr->reason != NETMOON_FRAME_OK;
 			ts[nb++] = pkt->ts_ns;
 			if (nb < burst)
 				continue;

@@ -117,6 +117,7 @@ NETMOON_API void netmoon_capture_close(struct netmoon_capture *cap)
 	if (cap->ops && cap->ops->close)
 		cap->ops->close(cap);
 	netmoon__source_close(&cap->src);
+	free(cap->frame);
 	free(cap->name);
 	free(cap);
 }
@@ -279,6 +280,47 @@ NETMOON_API int netmoon_capture_next(struct netmoon_capture *cap,
 	r = capture_next(cap);
 	*pkt = r == 1 ? &cap->pkt : NULL;
 	return r;
+}
+
+NETMOON_API int netmoon_capture_next_frame(struct netmoon_capture *cap,
+					   const struct netmoon_packet **pkt,
+					   const struct netmoon_frame **frame)
+{
+	const struct netmoon_frame *f = NULL;
+	int r;
+
+	if (netmoon__unlikely(!cap || !pkt || !frame)) {
+		if (pkt)
+			*pkt = NULL;
+		if (frame)
+			*frame = NULL;
+		return -EINVAL;
+	}
+	r = capture_next(cap);
+	if (netmoon__unlikely(r != 1)) {
+		*pkt = NULL;
+		*frame = NULL;
+		return r;
+	}
+	if (cap->ops->frame)
+		f = cap->ops->frame(cap);
+	if (!f) {
+		if (netmoon__unlikely(!cap->frame)) {
+			cap->frame = malloc(sizeof(*cap->frame));
+			if (!cap->frame) {
+				*pkt = NULL;
+				*frame = NULL;
+				return -ENOMEM;
+			}
+		}
+		cap->frame->sz = sizeof(*cap->frame);
+		(void)netmoon_frame_parse(cap->frame, cap->pkt.linktype, cap->pkt.data,
+					  cap->pkt.caplen, cap->pkt.wirelen);
+		f = cap->frame;
+	}
+	*pkt = &cap->pkt;
+	*frame = f;
+	return 1;
 }
 
 NETMOON_API int64_t netmoon_capture_loop(struct netmoon_capture *cap, uint64_t count,

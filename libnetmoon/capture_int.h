@@ -162,6 +162,12 @@ struct netmoon_capture_ops {
 	void (*stats)(const struct netmoon_capture *cap, struct netmoon_capture_stats *st);
 	/* Free cap->priv and anything else the backend owns. */
 	void (*close)(struct netmoon_capture *cap);
+	/*
+	 * Optional: the packet next() returned last, already decoded by the
+	 * backend, or NULL (then capture.c decodes it).  Also tells the backend
+	 * that its caller wants frames.
+	 */
+	const struct netmoon_frame *(*frame)(struct netmoon_capture *cap);
 };
 
 /*
@@ -247,6 +253,9 @@ struct netmoon_capture {
 	const struct netmoon_filter *filter;
 	uint64_t filtered;
 	bool backend_filters; /* the backend applies the filter itself (live) */
+
+	/* netmoon_capture_next_frame() decodes here when the backend did not. */
+	struct netmoon_frame *frame;
 
 	/* Set at open. */
 	int linktype; /* pcap: the header's; pcapng: first IDB's, or -ENODATA */

@@ -12,7 +12,9 @@
  * cores, and the walker's streaming prefetch (netmoon__source_stream()) has
  * already brought the packets into the shared cache by the time the caller
  * reads them.  (The read-ahead thread of source_thread.c moves the kernel's
- * copy to the other core instead, and every byte then crosses.)
+ * copy to the other core instead, and every byte then crosses.)  Once the
+ * caller asks for frames (netmoon_capture_next_frame()), the walker also
+ * decodes the packets of every batch it fills from then on.
  *
  * The backend's state moves into walker->inner at start, a handle only the
  * walker thread touches until it has published its last batch; the caller's
@@ -31,7 +33,7 @@
 #include "capture_int.h"
 
 #define WALK_BATCH 128 /* packets per batch */
-#define WALK_RING 32   /* batches: 4096 packets in flight */
+#define WALK_RING 32   /* batches: 4096 packets in flight (about 1 MB with their frames) */
 #define WALK_PREFETCH 4 /* the caller's packets prefetched ahead */
 
 struct walk_slot {
@@ -46,8 +48,10 @@ struct walk_slot {
 
 struct walk_batch {
 	uint32_t n;
-	int end; /* 1: more batches follow; else the backend's final result */
+	int end;      /* 1: more batches follow; else the backend's final result */
+	bool decoded; /* frames[] holds the slots' packets decoded */
 	struct walk_slot s[WALK_BATCH];
+	struct netmoon_frame frames[WALK_BATCH];
 };
 
 struct netmoon__walker {
@@ -61,6 +65,7 @@ struct netmoon__walker {
 	atomic_bool walker_waits;
 	atomic_bool caller_waits;
 	atomic_bool stop;
+	atomic_bool want_frames; /* the caller asked for a frame: decode from now on */
 	/* The caller's side. */
 	const struct walk_batch *cur;
 	uint32_t pos;
@@ -92,10 +97,11 @@ static void *walk_main(void *arg)
 
 	while (r == 1 && walk_wait_space(w, head)) {
 		struct walk_batch *b = &w->ring[head % WALK_RING];
+		bool decode = atomic_load_explicit(&w->want_frames, memory_order_relaxed);
 		uint32_t n = 0;
 
 		while (n < WALK_BATCH && (r = in->ops->next(in)) == 1) {
-			struct walk_slot *s = &b->s[n++];
+			struct walk_slot *s = &b->s[n];
 
 			s->data = in->pkt.data;
 			s->off = netmoon__source_offset(&in->src);
@@ -104,9 +110,16 @@ static void *walk_main(void *arg)
 			s->wirelen = in->pkt.wirelen;
 			s->linktype = in->pkt.linktype;
 			s->ifindex = in->pkt.ifindex;
+			if (decode) {
+				b->frames[n].sz = sizeof(b->frames[n]);
+				(void)netmoon_frame_parse(&b->frames[n], s->linktype, s->data,
+							  s->caplen, s->wirelen);
+			}
+			n++;
 		}
 		b->n = n;
 		b->end = r;
+		b->decoded = decode;
 		atomic_store(&w->head, ++head);
 		if (atomic_load(&w->caller_waits)) {
 			pthread_mutex_lock(&w->mu);
@@ -188,6 +201,16 @@ static int walk_next(struct netmoon_capture *cap)
 	}
 }
 
+static const struct netmoon_frame *walk_frame(struct netmoon_capture *cap)
+{
+	struct netmoon__walker *w = cap->priv;
+
+	if (netmoon__likely(w->cur->decoded))
+		return &w->cur->frames[w->pos - 1];
+	atomic_store_explicit(&w->want_frames, true, memory_order_relaxed);
+	return NULL;
+}
+
 static void walk_stats(const struct netmoon_capture *cap, struct netmoon_capture_stats *st)
 {
 	const struct netmoon__walker *w = cap->priv;
@@ -221,6 +244,7 @@ static const struct netmoon_capture_ops walk_ops = {
 	.next = walk_next,
 	.stats = walk_stats,
 	.close = walk_close,
+	.frame = walk_frame,
 };
 
 int netmoon__walk_start(struct netmoon_capture *cap)

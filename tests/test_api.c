@@ -848,6 +848,7 @@ static void test_capture_handle(void **state)
 {
 	struct netmoon_capture *cap;
 	const struct netmoon_packet *pkt;
+	const struct netmoon_frame *fr;
 	struct loop_ctx lc;
 	NETMOON_OPTS(netmoon_capture_stats, st);
 
@@ -855,6 +856,12 @@ static void test_capture_handle(void **state)
 	/* NULL handle: -EINVAL, "" or nothing. */
 	assert_int_equal(netmoon_capture_next(NULL, &pkt), -EINVAL);
 	assert_int_equal(netmoon_capture_next(NULL, NULL), -EINVAL);
+	fr = (const struct netmoon_frame *)(uintptr_t)0x10;
+	pkt = (const struct netmoon_packet *)(uintptr_t)0x10;
+	assert_int_equal(netmoon_capture_next_frame(NULL, &pkt, &fr), -EINVAL);
+	assert_null(pkt);
+	assert_null(fr);
+	assert_int_equal(netmoon_capture_next_frame(NULL, NULL, NULL), -EINVAL);
 	memset(&lc, 0, sizeof(lc));
 	assert_true(netmoon_capture_loop(NULL, 0, loop_cb, &lc) == -EINVAL);
 	assert_true(netmoon_capture_loop(NULL, 5, NULL, NULL) == -EINVAL);
@@ -872,6 +879,10 @@ static void test_capture_handle(void **state)
 	assert_int_equal(netmoon_capture_linktype(cap), NETMOON_LINKTYPE_ETHERNET);
 	/* NULL out-parameter or callback: -EINVAL, and no packet is consumed. */
 	assert_int_equal(netmoon_capture_next(cap, NULL), -EINVAL);
+	assert_int_equal(netmoon_capture_next_frame(cap, NULL, &fr), -EINVAL);
+	assert_null(fr);
+	assert_int_equal(netmoon_capture_next_frame(cap, &pkt, NULL), -EINVAL);
+	assert_null(pkt);
 	assert_true(netmoon_capture_loop(cap, 0, NULL, NULL) == -EINVAL);
 	assert_int_equal(netmoon_capture_get_stats(cap, NULL), -EINVAL);
 	check_out_struct("netmoon_capture_get_stats", sizeof(struct netmoon_capture_stats),
@@ -908,6 +919,10 @@ static void test_capture_handle(void **state)
 	assert_int_equal(netmoon_capture_next(cap, &pkt), 0);
 	assert_null(pkt);
 	assert_int_equal(netmoon_capture_next(cap, &pkt), 0);
+	fr = (const struct netmoon_frame *)(uintptr_t)0x10;
+	assert_int_equal(netmoon_capture_next_frame(cap, &pkt, &fr), 0);
+	assert_null(pkt);
+	assert_null(fr);
 	assert_int_equal(netmoon_capture_get_stats(cap, &st), 0);
 	assert_int_equal(st.packets, 10);
 	assert_int_equal(st.file_offset, sample()->len);
@@ -2554,6 +2569,7 @@ static const struct cover cover[] = {
 	COVER(netmoon_filter_dump, test_filter),
 	COVER(netmoon_filter_free, test_filter),
 	COVER(netmoon_capture_next, test_capture_handle),
+	COVER(netmoon_capture_next_frame, test_capture_handle),
 	COVER(netmoon_capture_loop, test_capture_handle),
 	COVER(netmoon_capture_breakloop, test_capture_handle),
 	COVER(netmoon_capture_linktype, test_capture_handle),

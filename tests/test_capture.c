@@ -1811,6 +1811,149 @@ static void test_walk_close_early(void **state)
 	tb_free(&b);
 }
 
+/*
+ * Frame i of a mixed stream: Ethernet with IPv4 or IPv6 (every 3rd), TCP or
+ * UDP (odd i), ports from i, a VLAN tag on every 5th, and every 7th cut
+ * inside its transport header (a frame with a reason).  Returns its length.
+ */
+static size_t mixed_frame(uint8_t *f, uint32_t i)
+{
+	bool v6 = i % 3 == 0, udp = i % 2, vlan = i % 5 == 0;
+	size_t ip = 14 + (vlan ? 4 : 0), l4 = ip + (v6 ? 40 : 20);
+	size_t len = l4 + (udp ? 8 : 20) + 10 + i % 50;
+
+	memset(f, 0, len);
+	memset(f, 0x02, 12);
+	f[5] = (uint8_t)i;
+	if (vlan) {
+		f[12] = 0x81;
+		f[14] = 0x00;
+		f[15] = (uint8_t)(i % 100);
+	}
+	f[ip - 2] = v6 ? 0x86 : 0x08;
+	f[ip - 1] = v6 ? 0xdd : 0x00;
+	if (v6) {
+		f[ip] = 0x60;
+		f[ip + 4] = (uint8_t)((len - l4) >> 8);
+		f[ip + 5] = (uint8_t)(len - l4);
+		f[ip + 6] = udp ? 17 : 6;
+		f[ip + 7] = 64;
+		f[ip + 8] = 0x20;
+		f[ip + 23] = (uint8_t)i;
+		f[ip + 24] = 0x20;
+		f[ip + 39] = 1;
+	} else {
+		f[ip] = 0x45;
+		f[ip + 2] = (uint8_t)((len - ip) >> 8);
+		f[ip + 3] = (uint8_t)(len - ip);
+		f[ip + 8] = 64;
+		f[ip + 9] = udp ? 17 : 6;
+		f[ip + 12] = 10;
+		f[ip + 15] = (uint8_t)i;
+		f[ip + 16] = 10;
+		f[ip + 19] = 1;
+	}
+	f[l4] = (uint8_t)(i >> 8);
+	f[l4 + 1] = (uint8_t)i;
+	f[l4 + 3] = 80;
+	if (udp) {
+		f[l4 + 4] = (uint8_t)((len - l4) >> 8);
+		f[l4 + 5] = (uint8_t)(len - l4);
+	} else {
+		f[l4 + 12] = 0x50;
+		f[l4 + 13] = i % 4 ? 0x10 : 0x02;
+	}
+	return i % 7 == 0 ? l4 + 4 : len;
+}
+
+/*
+ * netmoon_capture_next_frame(): the frame of every packet equals what
+ * netmoon_frame_parse() makes of it, through every source, with
+ * netmoon_capture_next() calls mixed in (a walker starts decoding at the
+ * first frame asked for, so both kinds of batches are crossed), and with a
+ * filter set (the frame is the one of the packet returned).
+ */
+static void test_next_frame(void **state)
+{
+	enum { N = 9000 };
+	struct tbuf b = { 0 };
+	uint8_t fbuf[256];
+
+	(void)state;
+	pcap_hdr(&b, false, false, 2, 4, 65535, 1);
+	for (uint32_t i = 0; i < N; i++) {
+		size_t len = mixed_frame(fbuf, i);
+
+		tb_u32(&b, i, false);
+		tb_u32(&b, 0, false);
+		tb_u32(&b, (uint32_t)len, false);
+		tb_u32(&b, (uint32_t)len + (i % 7 == 0 ? 30 : 0), false);
+		tb_put(&b, fbuf, len);
+	}
+	for (int k = 0; k < SRC_COUNT; k++) {
+		for (int filtered = 0; filtered < 2; filtered++) {
+			NETMOON_OPTS(netmoon_frame, want);
+			struct netmoon_filter *flt = NULL;
+			struct netmoon_capture *cap = NULL;
+			const struct netmoon_packet *p;
+			const struct netmoon_frame *fr;
+			struct tsrc s;
+			char err[256] = "";
+			uint32_t got = 0, reasons = 0;
+			int r;
+
+			r = tsrc_open(&s, (enum src_kind)k, &b, &cap, err, sizeof(err));
+			if (r)
+				fail_msg("%s: open = %d (%s)", src_names[k], r, err);
+			if (filtered) {
+				assert_int_equal(netmoon_filter_compile(&flt, "udp", 1, 65535, NULL, 0), 0);
+				assert_int_equal(netmoon_capture_set_filter(cap, flt), 0);
+			}
+			for (;;) {
+				/* next() for the first 300 packets, then every 10th. */
+				bool plain = got < 300 || got % 10 == 0;
+
+				if (plain) {
+					r = netmoon_capture_next(cap, &p);
+					fr = NULL;
+				} else {
+					r = netmoon_capture_next_frame(cap, &p, &fr);
+				}
+				if (r != 1)
+					break;
+				got++;
+				if (plain)
+					continue;
+				assert_non_null(fr);
+				assert_int_equal(fr->sz, sizeof(struct netmoon_frame));
+				netmoon_frame_parse(&want, p->linktype, p->data, p->caplen, p->wirelen);
+				if (memcmp(&want, fr, sizeof(want)) != 0)
+					fail_msg("%s%s: packet %" PRIu64 ": frame differs from netmoon_frame_parse()",
+						 src_names[k], filtered ? " (filtered)" : "", p->number);
+				reasons += fr->reason != NETMOON_FRAME_OK;
+			}
+			assert_int_equal(r, 0);
+			/* Filtered: the UDP frames (odd i; the filter reads the IP
+			 * protocol, so the cut ones too) but the VLAN-tagged ones (a
+			 * file's "udp" does not look behind a tag, as tcpdump -r). */
+			if (filtered) {
+				uint32_t udp = 0;
+
+				for (uint32_t i = 1; i < N; i += 2)
+					udp += i % 5 != 0;
+				assert_int_equal(got, udp);
+			} else {
+				assert_int_equal(got, N);
+			}
+			assert_true(filtered || reasons > 0);
+			netmoon_capture_close(cap);
+			netmoon_filter_free(flt);
+			tsrc_close(&s);
+		}
+	}
+	tb_free(&b);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The corpus: packet counts, time stamps and wire lengths against tshark.   */
 
@@ -2043,6 +2186,7 @@ int main(void)
 		cmocka_unit_test(test_many_packets_all_sources),
 		cmocka_unit_test(test_walk_stats),
 		cmocka_unit_test(test_walk_close_early),
+		cmocka_unit_test(test_next_frame),
 		cmocka_unit_test(test_file_growing_while_read),
 		cmocka_unit_test(test_pcap_snaplen_smaller_than_packets),
 		cmocka_unit_test(test_pcap_linktype_upper_bits),

@@ -195,6 +195,7 @@ static int run(struct app *app)
 		     .idle_timeout_ns = app->idle_timeout_ns);
 	NETMOON_OPTS(netmoon_conntable_hooks, hooks, .on_remove = on_remove);
 	const struct netmoon_packet *pkt;
+	const struct netmoon_frame *fr;
 	char errbuf[512];
 	int64_t next_interval = INT64_MIN;
 	uint64_t npkts = 0;
@@ -318,7 +319,7 @@ static int run(struct app *app)
 	while (!g_stop && (!app->max_packets || npkts < app->max_packets)) {
 		struct netmoon_frame *f = &app->batch[nb];
 
-		rc = netmoon_capture_next(app->cap, &pkt);
+		rc = netmoon_capture_next_frame(app->cap, &pkt, &fr);
 		if (rc == -EAGAIN || rc == NETMOON_E_BREAK) {
 			/* Live, and quiet: time passes without packets. */
 			int64_t now = wall_ns();
@@ -369,10 +370,16 @@ static int run(struct app *app)
 			nb = 0;
 			f = &app->batch[0];
 		}
-		f->sz = sizeof(*f);
-		rc = netmoon_frame_parse(f, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen);
-		if (rc > 0 && rc < NETMOON_FRAME_R__COUNT)
-			app->rejects[rc]++;
+		/* Decoded already (by the walker thread, with two threads). */
+		if (__builtin_expect(fr->sz == sizeof(*f), 1)) {
+			*f = *fr;
+		} else {
+			memset(f, 0, sizeof(*f));
+			memcpy(f, fr, fr->sz < sizeof(*f) ? fr->sz : sizeof(*f));
+			f->sz = sizeof(*f);
+		}
+		if (f->reason > 0 && f->reason < NETMOON_FRAME_R__COUNT)
+			app->rejects[f->reason]++;
 		app->batch_ts[nb++] = pkt->ts_ns;
 		if (nb == BATCH) {
 			if ((track_err = track_batch(app, nb)) < 0)

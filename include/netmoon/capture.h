@@ -282,6 +282,29 @@ NETMOON_API int netmoon_capture_set_filter(struct netmoon_capture *cap,
 NETMOON_API int netmoon_capture_next(struct netmoon_capture *cap,
 				     const struct netmoon_packet **pkt);
 
+struct netmoon_frame;
+
+/**
+ * @brief Get the next packet and its decoded frame (@since 0.2).
+ *
+ * As netmoon_capture_next(), and the packet decoded as netmoon_frame_parse()
+ * decodes it (the frame's @c reason says whether it was fully decoded).
+ * With a walker thread (netmoon_capture_file_opts::read_thread on a mapped
+ * file or on memory), that thread decodes the packets ahead, leaving the
+ * caller's thread only what it does with the frames; otherwise the packet
+ * is decoded in this call.  Mixing this call with netmoon_capture_next()
+ * on one handle is fine.
+ * @param cap         Handle.
+ * @param[out] pkt    Receives the packet (NULL unless 1 is returned).
+ * @param[out] frame  Receives the decoded frame (NULL unless 1 is returned):
+ *                    library-owned and read-only, its @c sz the library's
+ *                    sizeof; valid until the next call on @p cap.
+ * @return As netmoon_capture_next(); -EINVAL for a NULL argument.
+ */
+NETMOON_API int netmoon_capture_next_frame(struct netmoon_capture *cap,
+					   const struct netmoon_packet **pkt,
+					   const struct netmoon_frame **frame);
+
 /**
  * @brief Callback for netmoon_capture_loop().
  * @param pkt   The packet; valid only until the callback returns.

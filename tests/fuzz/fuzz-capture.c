@@ -1,7 +1,8 @@
 /*
- * libFuzzer target: the pcap/pcapng reader from memory, every packet parsed.
- * One input in eight is also read with a walker thread (read_thread), which
- * must give the same packets, end status and message as the inline read.
+ * libFuzzer target: the pcap/pcapng reader from memory, every packet decoded
+ * (netmoon_capture_next_frame()).  One input in eight is also read with a
+ * walker thread (read_thread), which must give the same packets, frames, end
+ * status and message as the inline read.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -25,21 +26,24 @@ static void read_all(const uint8_t *buf, size_t size, int walk, struct outcome *
 {
 	NETMOON_OPTS(netmoon_capture_file_opts, opts, .read_thread = walk);
 	NETMOON_OPTS(netmoon_capture_stats, st);
-	NETMOON_OPTS(netmoon_frame, f);
 	struct netmoon_capture *cap;
 	const struct netmoon_packet *pkt;
+	const struct netmoon_frame *fr;
 	int r = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->open_rc = netmoon_capture_open_mem(&cap, buf, size, &opts);
 	if (o->open_rc)
 		return;
-	while (o->packets < MAX_PACKETS && (r = netmoon_capture_next(cap, &pkt)) == 1) {
+	while (o->packets < MAX_PACKETS && (r = netmoon_capture_next_frame(cap, &pkt, &fr)) == 1) {
+		const uint8_t *fb = (const uint8_t *)fr;
+
 		o->packets++;
 		o->digest = o->digest * 31 + (uint64_t)(pkt->data - buf) + pkt->caplen;
 		o->digest = o->digest * 31 + pkt->wirelen + (uint64_t)pkt->ts_ns + pkt->ifindex;
 		o->digest = o->digest * 31 + pkt->linktype;
-		netmoon_frame_parse(&f, pkt->linktype, pkt->data, pkt->caplen, pkt->wirelen);
+		for (size_t i = 0; i < sizeof(*fr); i++)
+			o->digest = o->digest * 131 + fb[i];
 	}
 	o->end = r;
 	snprintf(o->msg, sizeof(o->msg), "%s", netmoon_capture_errmsg(cap));
