@@ -129,7 +129,7 @@ $(BUILD)/bin/netmoon-csv: $(wildcard examples/netmoon-csv/*.c examples/netmoon-c
 		$(BUILD)/lib/libnetmoon.so
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CCLD    $@")
-	$(Q)$(CC) $(APP_CFLAGS) -o $@ $(filter %.c,$^) $(APP_LDFLAGS) -lnetmoon
+	$(Q)$(CC) $(APP_CFLAGS) -o $@ $(filter %.c,$^) $(APP_LDFLAGS) -lnetmoon -pthread
 
 CURSES_LIBS := $(shell pkg-config --libs ncursesw 2>/dev/null || echo -lncursesw)
 CURSES_CFLAGS := $(shell pkg-config --cflags ncursesw 2>/dev/null)
@@ -223,7 +223,7 @@ install: all
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
 	  -e 's|@VERSION@|$(VERSION)|' pkgconfig/libnetmoon.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/libnetmoon.pc
 	$(CC) $(APP_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-csv examples/netmoon-csv/*.c examples/common/*.c \
-	  -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon
+	  -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon -pthread
 	$(CC) $(APP_CFLAGS) $(CURSES_CFLAGS) -o $(DESTDIR)$(BINDIR)/netmoon-top \
 	  examples/netmoon-top/*.c examples/common/*.c -L$(BUILD)/lib -Wl,-rpath,$(LIBDIR) -lnetmoon $(CURSES_LIBS)
 	install -m 644 docs/netmoon-csv.1 docs/netmoon-top.1 $(DESTDIR)$(MANDIR)/man1/

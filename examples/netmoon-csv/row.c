@@ -33,29 +33,63 @@ static const char digits2[] = "0001020304050607080910111213141516171819202122232
 			      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 			      "8081828384858687888990919293949596979899";
 
-static void put_u64(struct line *l, uint64_t v)
+/* Decimal digits of v (1 to 20). */
+static inline unsigned count_digits(uint64_t v)
 {
-	char tmp[20];
-	int i = (int)sizeof(tmp);
+	unsigned n = 1;
 
+	for (;;) {
+		if (v < 10)
+			return n;
+		if (v < 100)
+			return n + 1;
+		if (v < 1000)
+			return n + 2;
+		if (v < 10000)
+			return n + 3;
+		v /= 10000;
+		n += 4;
+	}
+}
+
+/*
+ * Straight into the line, right to left from its known length, two digits
+ * at a time; small numbers (most of a row's) without a division.
+ */
+static inline void put_u64(struct line *l, uint64_t v)
+{
+	char *p = l->p, *q;
+	unsigned n;
+
+	if (v < 10 && p < l->end) {
+		*p = (char)('0' + v);
+		l->p = p + 1;
+		return;
+	}
+	n = count_digits(v);
+	if ((size_t)(l->end - p) < n) {
+		l->p = l->end; /* cannot happen with ROW_MAX: cut rather than overrun */
+		return;
+	}
+	q = p + n;
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100) * 2;
 
 		v /= 100;
-		tmp[--i] = digits2[d + 1];
-		tmp[--i] = digits2[d];
+		q -= 2;
+		memcpy(q, digits2 + d, 2);
 	}
 	if (v >= 10) {
-		tmp[--i] = digits2[v * 2 + 1];
-		tmp[--i] = digits2[v * 2];
+		q -= 2;
+		memcpy(q, digits2 + v * 2, 2);
 	} else {
-		tmp[--i] = (char)('0' + v);
+		*--q = (char)('0' + v);
 	}
-	put_mem(l, tmp + i, sizeof(tmp) - (size_t)i);
+	l->p = p + n;
 }
 
 /* v / scale, then '.', then v % scale with exactly @digits digits. */
-static void put_fixed(struct line *l, int64_t v, uint64_t scale, int digits)
+static inline void put_fixed(struct line *l, int64_t v, uint64_t scale, int digits)
 {
 	uint64_t a = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
 	uint64_t frac = a % scale;
