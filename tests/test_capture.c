@@ -30,88 +30,10 @@
 
 #include <netmoon/netmoon.h>
 
+#include "tbuf.h"
+
 /* ------------------------------------------------------------------------ */
 /* Byte writers                                                              */
-
-struct tbuf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
-static void tb_put(struct tbuf *b, const void *d, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t nc = b->cap ? b->cap : 256;
-
-		while (nc < b->len + n)
-			nc *= 2;
-		b->p = realloc(b->p, nc);
-		assert_non_null(b->p);
-		b->cap = nc;
-	}
-	if (d && n)
-		memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void tb_uint(struct tbuf *b, uint64_t v, int bytes, bool be)
-{
-	uint8_t d[8];
-
-	for (int i = 0; i < bytes; i++)
-		d[be ? bytes - 1 - i : i] = (uint8_t)(v >> (8 * i));
-	tb_put(b, d, (size_t)bytes);
-}
-
-static void tb_u8(struct tbuf *b, uint8_t v)
-{
-	tb_put(b, &v, 1);
-}
-
-static void tb_u16(struct tbuf *b, uint16_t v, bool be)
-{
-	tb_uint(b, v, 2, be);
-}
-
-static void tb_u32(struct tbuf *b, uint32_t v, bool be)
-{
-	tb_uint(b, v, 4, be);
-}
-
-static void tb_u64(struct tbuf *b, uint64_t v, bool be)
-{
-	tb_uint(b, v, 8, be);
-}
-
-static void tb_pad4(struct tbuf *b)
-{
-	while (b->len % 4)
-		tb_u8(b, 0);
-}
-
-static void tb_free(struct tbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
-/* Packet bytes: byte i of the packet with seed s is (s * 7 + i) mod 256. */
-static void tb_pattern(struct tbuf *b, size_t n, uint32_t seed)
-{
-	size_t at = b->len;
-
-	tb_put(b, NULL, n);
-	for (size_t i = 0; i < n; i++)
-		b->p[at + i] = (uint8_t)(seed * 7 + i);
-}
-
-static bool pattern_ok(const uint8_t *d, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++)
-		if (d[i] != (uint8_t)(seed * 7 + i))
-			return false;
-	return true;
-}
 
 /* pcap: 24-byte file header and 16-byte record header. */
 static void pcap_hdr(struct tbuf *b, bool be, bool nsec, uint16_t vmaj, uint16_t vmin,
@@ -1477,6 +1399,33 @@ static void test_options(void **state)
 	tb_free(&b);
 }
 
+/*
+ * Standard input from a pipe that @writer fills with @b (five_packets() less
+ * a byte): 4 packets, then NETMOON_E_TRUNCATED.
+ */
+static void stdin_pipe_five(const struct tbuf *b, void *(*writer)(void *), bool nonblock)
+{
+	struct tsrc s = { .b = b, .rfd = -1 };
+	struct netmoon_capture *cap = NULL;
+	const struct netmoon_packet *p;
+	int pfd[2], n = 0;
+
+	assert_int_equal(pipe(pfd), 0);
+	s.wfd = pfd[1];
+	assert_int_equal(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
+	close(pfd[0]);
+	if (nonblock)
+		assert_int_equal(fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK), 0);
+	assert_int_equal(pthread_create(&s.th, NULL, writer, &s), 0);
+	assert_int_equal(netmoon_capture_open_file(&cap, "-", NULL), 0);
+	while (netmoon_capture_next(cap, &p) == 1)
+		n++;
+	assert_int_equal(n, 4);
+	assert_int_equal(netmoon_capture_next(cap, &p), NETMOON_E_TRUNCATED);
+	netmoon_capture_close(cap);
+	pthread_join(s.th, NULL);
+}
+
 static void test_stdin(void **state)
 {
 	struct tbuf b = { 0 };
@@ -1505,46 +1454,11 @@ static void test_stdin(void **state)
 	/* ... is not closed by the handle. */
 	assert_true(fcntl(STDIN_FILENO, F_GETFD) >= 0);
 	unlink(path);
-	/* ... and from a pipe. */
-	{
-		struct tsrc s = { .b = &b, .rfd = -1 };
-		int pfd[2];
-
-		assert_int_equal(pipe(pfd), 0);
-		s.wfd = pfd[1];
-		assert_int_equal(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
-		close(pfd[0]);
-		assert_int_equal(pthread_create(&s.th, NULL, pipe_writer, &s), 0);
-		assert_int_equal(netmoon_capture_open_file(&cap, "-", NULL), 0);
-		n = 0;
-		while (netmoon_capture_next(cap, &p) == 1)
-			n++;
-		assert_int_equal(n, 4);
-		assert_int_equal(netmoon_capture_next(cap, &p), NETMOON_E_TRUNCATED);
-		netmoon_capture_close(cap);
-		pthread_join(s.th, NULL);
-	}
-	/* ... and from a pipe left non-blocking, written a few bytes at a time:
-	 * the reads that find it empty wait, as blocking ones would. */
-	{
-		struct tsrc s = { .b = &b, .rfd = -1 };
-		int pfd[2];
-
-		assert_int_equal(pipe(pfd), 0);
-		s.wfd = pfd[1];
-		assert_int_equal(dup2(pfd[0], STDIN_FILENO), STDIN_FILENO);
-		close(pfd[0]);
-		assert_int_equal(fcntl(STDIN_FILENO, F_SETFL, O_NONBLOCK), 0);
-		assert_int_equal(pthread_create(&s.th, NULL, trickle_writer, &s), 0);
-		assert_int_equal(netmoon_capture_open_file(&cap, "-", NULL), 0);
-		n = 0;
-		while (netmoon_capture_next(cap, &p) == 1)
-			n++;
-		assert_int_equal(n, 4);
-		assert_int_equal(netmoon_capture_next(cap, &p), NETMOON_E_TRUNCATED);
-		netmoon_capture_close(cap);
-		pthread_join(s.th, NULL);
-	}
+	/* ... and from a pipe, and from a pipe left non-blocking and written a
+	 * few bytes at a time (the reads that find it empty wait, as blocking
+	 * ones would). */
+	stdin_pipe_five(&b, pipe_writer, false);
+	stdin_pipe_five(&b, trickle_writer, true);
 	assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
 	close(saved);
 	tb_free(&b);
