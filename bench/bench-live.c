@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <netmoon/netmoon.h>
 
@@ -101,7 +102,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (workers > 1 && !fanout)
-		fanout = 4242;
+		fanout = (unsigned)getpid() & 0xffff; /* not another run's group */
 	for (int i = 0; i < workers; i++) {
 		NETMOON_OPTS(netmoon_capture_live_opts, lo, .fanout_group = fanout,
 			     .fanout_mode = NETMOON_FANOUT_HASH, .block_count = blocks,

@@ -117,7 +117,6 @@ NETMOON_API void netmoon_capture_close(struct netmoon_capture *cap)
 	if (cap->ops && cap->ops->close)
 		cap->ops->close(cap);
 	netmoon__source_close(&cap->src);
-	free(cap->frame);
 	free(cap->name);
 	free(cap);
 }
@@ -296,6 +295,11 @@ NETMOON_API int netmoon_capture_next_frame(struct netmoon_capture *cap,
 			*frame = NULL;
 		return -EINVAL;
 	}
+	if (netmoon__unlikely(!cap->frames_wanted)) {
+		cap->frames_wanted = true;
+		if (cap->ops && cap->ops->want_frames)
+			cap->ops->want_frames(cap);
+	}
 	r = capture_next(cap);
 	if (netmoon__unlikely(r != 1)) {
 		*pkt = NULL;
@@ -305,18 +309,10 @@ NETMOON_API int netmoon_capture_next_frame(struct netmoon_capture *cap,
 	if (cap->ops->frame)
 		f = cap->ops->frame(cap);
 	if (!f) {
-		if (netmoon__unlikely(!cap->frame)) {
-			cap->frame = malloc(sizeof(*cap->frame));
-			if (!cap->frame) {
-				*pkt = NULL;
-				*frame = NULL;
-				return -ENOMEM;
-			}
-		}
-		cap->frame->sz = sizeof(*cap->frame);
-		(void)netmoon_frame_parse(cap->frame, cap->pkt.linktype, cap->pkt.data,
+		cap->frame.sz = sizeof(cap->frame);
+		(void)netmoon_frame_parse(&cap->frame, cap->pkt.linktype, cap->pkt.data,
 					  cap->pkt.caplen, cap->pkt.wirelen);
-		f = cap->frame;
+		f = &cap->frame;
 	}
 	*pkt = &cap->pkt;
 	*frame = f;

@@ -120,16 +120,18 @@ static inline size_t netmoon__source_avail(const struct netmoon__source *src)
 
 static inline void netmoon__source_stream(struct netmoon__source *src)
 {
-	const uint8_t *lim = src->cur + NETMOON__STREAM_AHEAD;
+	size_t avail = netmoon__source_avail(src);
+	uintptr_t cur = (uintptr_t)src->cur, p = (uintptr_t)src->pf, lim;
 
 	if (!src->pf)
 		return;
-	if (lim > src->end)
-		lim = src->end;
-	while (src->pf < lim) {
-		__builtin_prefetch(src->pf, 0, 3);
-		src->pf += 64;
-	}
+	/* In integers: the window's end is as far as pointers may go. */
+	lim = cur + (avail < NETMOON__STREAM_AHEAD ? avail : NETMOON__STREAM_AHEAD);
+	if (p < (cur & ~(uintptr_t)63))
+		p = cur & ~(uintptr_t)63; /* after a skipped block: not what is behind */
+	for (; p < lim; p += 64)
+		__builtin_prefetch((const void *)p, 0, 3);
+	src->pf = (const uint8_t *)p;
 }
 
 /* Input offset of cur: how many bytes were consumed. */
@@ -164,10 +166,11 @@ struct netmoon_capture_ops {
 	void (*close)(struct netmoon_capture *cap);
 	/*
 	 * Optional: the packet next() returned last, already decoded by the
-	 * backend, or NULL (then capture.c decodes it).  Also tells the backend
-	 * that its caller wants frames.
+	 * backend, or NULL (then capture.c decodes it).
 	 */
 	const struct netmoon_frame *(*frame)(struct netmoon_capture *cap);
+	/* Optional: the caller wants frames (before its first next_frame()). */
+	void (*want_frames)(struct netmoon_capture *cap);
 };
 
 /*
@@ -255,7 +258,8 @@ struct netmoon_capture {
 	bool backend_filters; /* the backend applies the filter itself (live) */
 
 	/* netmoon_capture_next_frame() decodes here when the backend did not. */
-	struct netmoon_frame *frame;
+	struct netmoon_frame frame;
+	bool frames_wanted; /* ops->want_frames() was called */
 
 	/* Set at open. */
 	int linktype; /* pcap: the header's; pcapng: first IDB's, or -ENODATA */

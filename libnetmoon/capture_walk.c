@@ -14,7 +14,9 @@
  * reads them.  (The read-ahead thread of source_thread.c moves the kernel's
  * copy to the other core instead, and every byte then crosses.)  Once the
  * caller asks for frames (netmoon_capture_next_frame()), the walker also
- * decodes the packets of every batch it fills from then on.
+ * decodes the packets of every batch it fills from then on; it starts
+ * walking at the caller's first request, so a caller that asks for frames
+ * from the start gets every packet decoded ahead.
  *
  * The backend's state moves into walker->inner at start, a handle only the
  * walker thread touches until it has published its last batch; the caller's
@@ -65,6 +67,7 @@ struct netmoon__walker {
 	atomic_bool walker_waits;
 	atomic_bool caller_waits;
 	atomic_bool stop;
+	bool go;                 /* under mu: the caller asked for its first packet */
 	atomic_bool want_frames; /* the caller asked for a frame: decode from now on */
 	/* The caller's side. */
 	const struct walk_batch *cur;
@@ -95,12 +98,24 @@ static void *walk_main(void *arg)
 	unsigned head = 0;
 	int r = 1;
 
+	/*
+	 * Nothing is read before the caller asks for a packet: a handle opened
+	 * for its link type costs nothing, and a caller of
+	 * netmoon_capture_next_frame() gets frames decoded from the first.
+	 */
+	pthread_mutex_lock(&w->mu);
+	while (!w->go && !atomic_load(&w->stop))
+		pthread_cond_wait(&w->emptied, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+
 	while (r == 1 && walk_wait_space(w, head)) {
 		struct walk_batch *b = &w->ring[head % WALK_RING];
 		bool decode = atomic_load_explicit(&w->want_frames, memory_order_relaxed);
 		uint32_t n = 0;
 
-		while (n < WALK_BATCH && (r = in->ops->next(in)) == 1) {
+		/* Closing does not wait for a batch of hostile records. */
+		while (n < WALK_BATCH && !atomic_load_explicit(&w->stop, memory_order_relaxed) &&
+		       (r = in->ops->next(in)) == 1) {
 			struct walk_slot *s = &b->s[n];
 
 			s->data = in->pkt.data;
@@ -151,6 +166,10 @@ static const struct walk_batch *walk_take(struct netmoon__walker *w)
 
 	if (atomic_load(&w->head) == tail) {
 		pthread_mutex_lock(&w->mu);
+		if (!w->go) {
+			w->go = true;
+			pthread_cond_signal(&w->emptied);
+		}
 		atomic_store(&w->caller_waits, true);
 		while (atomic_load(&w->head) == tail)
 			pthread_cond_wait(&w->filled, &w->mu);
@@ -185,8 +204,6 @@ static int walk_next(struct netmoon_capture *cap)
 			cap->pkt.linktype = s->linktype;
 			cap->pkt.ifindex = s->ifindex;
 			w->off = s->off;
-			if (netmoon__unlikely(cap->linktype < 0))
-				cap->linktype = (int)s->linktype;
 			return 1;
 		}
 		if (b->end != 1) {
@@ -201,16 +218,28 @@ static int walk_next(struct netmoon_capture *cap)
 	}
 }
 
+static void walk_want_frames(struct netmoon_capture *cap)
+{
+	struct netmoon__walker *w = cap->priv;
+
+	atomic_store_explicit(&w->want_frames, true, memory_order_relaxed);
+}
+
+/* The frame of the packet walk_next() returned last, when its batch was decoded. */
 static const struct netmoon_frame *walk_frame(struct netmoon_capture *cap)
 {
 	struct netmoon__walker *w = cap->priv;
 
 	if (netmoon__likely(w->cur->decoded))
 		return &w->cur->frames[w->pos - 1];
-	atomic_store_explicit(&w->want_frames, true, memory_order_relaxed);
 	return NULL;
 }
 
+/*
+ * The offset after the packet handed out last.  (The file backends have no
+ * stats op of their own; one added later could not be asked here while the
+ * walker runs its backend.)
+ */
 static void walk_stats(const struct netmoon_capture *cap, struct netmoon_capture_stats *st)
 {
 	const struct netmoon__walker *w = cap->priv;
@@ -245,6 +274,7 @@ static const struct netmoon_capture_ops walk_ops = {
 	.stats = walk_stats,
 	.close = walk_close,
 	.frame = walk_frame,
+	.want_frames = walk_want_frames,
 };
 
 int netmoon__walk_start(struct netmoon_capture *cap)
@@ -256,21 +286,15 @@ int netmoon__walk_start(struct netmoon_capture *cap)
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	if (pthread_mutex_init(&w->mu, NULL)) {
-		free(w);
-		return -ENOMEM;
-	}
-	if (pthread_cond_init(&w->filled, NULL)) {
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return -ENOMEM;
-	}
-	if (pthread_cond_init(&w->emptied, NULL)) {
-		pthread_cond_destroy(&w->filled);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return -ENOMEM;
-	}
+	rc = pthread_mutex_init(&w->mu, NULL);
+	if (rc)
+		goto err_free;
+	rc = pthread_cond_init(&w->filled, NULL);
+	if (rc)
+		goto err_mu;
+	rc = pthread_cond_init(&w->emptied, NULL);
+	if (rc)
+		goto err_filled;
 	/* Hand the backend to the walker: its state, bytes and messages. */
 	w->inner.ops = cap->ops;
 	w->inner.priv = cap->priv;
@@ -293,16 +317,20 @@ int netmoon__walk_start(struct netmoon_capture *cap)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&w->thread, NULL, walk_main, w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		/* The backend stays with the caller's handle. */
-		pthread_cond_destroy(&w->emptied);
-		pthread_cond_destroy(&w->filled);
-		pthread_mutex_destroy(&w->mu);
-		free(w);
-		return -rc;
-	}
+	if (rc)
+		goto err_emptied; /* the backend stays with the caller's handle */
 	netmoon__source_open_mem(&cap->src, "", 0);
 	cap->ops = &walk_ops;
 	cap->priv = w;
 	return 0;
+
+err_emptied:
+	pthread_cond_destroy(&w->emptied);
+err_filled:
+	pthread_cond_destroy(&w->filled);
+err_mu:
+	pthread_mutex_destroy(&w->mu);
+err_free:
+	free(w);
+	return -rc;
 }

@@ -6,6 +6,8 @@
  * record is only ever moved when it straddles the end of a read chunk.
  *
  * Mapping a capture FILE is fine here; only the live backend may map rings.
+ * The one poll() outside the live backend is here too: a standard input left
+ * non-blocking by whoever set it up is waited on as a blocking read would.
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -63,6 +63,7 @@ static void *rowq_main(void *arg)
 		for (size_t i = 0; i < b->n && !err; i++) {
 			size_t n = row_format(line, &b->ci[i], q->fmt);
 
+			errno = 0;
 			if (fwrite(line, 1, n, q->out) != n)
 				err = -(errno ? errno : EIO);
 			else
@@ -110,26 +111,40 @@ int rowq_start(struct rowq **out, FILE *f, enum row_format fmt)
 		return -ENOMEM;
 	q->out = f;
 	q->fmt = fmt;
-	if (pthread_mutex_init(&q->mu, NULL) || pthread_cond_init(&q->full, NULL) ||
-	    pthread_cond_init(&q->empty, NULL)) {
-		free(q); /* glibc's initialisers cannot fail */
-		return -ENOMEM;
-	}
+	rc = pthread_mutex_init(&q->mu, NULL);
+	if (rc)
+		goto err_free;
+	rc = pthread_cond_init(&q->full, NULL);
+	if (rc)
+		goto err_mu;
+	rc = pthread_cond_init(&q->empty, NULL);
+	if (rc)
+		goto err_full;
 	q->cur = &q->ring[0];
-	/* Signals are the main thread's (SIGINT ends the run there). */
+	/*
+	 * Signals are the main thread's (SIGINT ends the run there), but
+	 * SIGPIPE: a closed output (netmoon-csv ... | head) ends the process
+	 * quietly, as it does when the rows are written inline.
+	 */
 	sigfillset(&all);
+	sigdelset(&all, SIGPIPE);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	rc = pthread_create(&q->thread, NULL, rowq_main, q);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc) {
-		pthread_cond_destroy(&q->empty);
-		pthread_cond_destroy(&q->full);
-		pthread_mutex_destroy(&q->mu);
-		free(q);
-		return -rc;
-	}
+	if (rc)
+		goto err_empty;
 	*out = q;
 	return 0;
+
+err_empty:
+	pthread_cond_destroy(&q->empty);
+err_full:
+	pthread_cond_destroy(&q->full);
+err_mu:
+	pthread_mutex_destroy(&q->mu);
+err_free:
+	free(q);
+	return -rc;
 }
 
 int rowq_push(struct rowq *q, const struct netmoon_conn_info *ci)

@@ -90,21 +90,26 @@ struct netmoon_capture_file_opts {
 	 *  faster (docs/BENCHMARKS.md). */
 	int use_mmap;
 	/** Non-zero: a second thread works ahead of the caller's.
-	 *  With use_mmap (or on netmoon_capture_open_mem()), it walks the
-	 *  records and hands the caller packet descriptors pointing into the
-	 *  mapping, in batches: the caller's thread is left with its own work
-	 *  (parsing, tracking), and no packet byte is copied.  This is the
-	 *  fastest way to read a capture file on two cores or more.
+	 *  With use_mmap (on a regular file, standard input redirected from one
+	 *  included) or on netmoon_capture_open_mem(), it walks the records
+	 *  from the caller's first request on and hands the caller packet
+	 *  descriptors pointing into the mapping, in batches: the caller's
+	 *  thread is left with its own work, and no packet byte is copied.
+	 *  Once netmoon_capture_next_frame() is called, the thread also decodes
+	 *  every packet it hands over.  This is the fastest way to read a
+	 *  capture file on two cores or more.
 	 *  Without use_mmap, on a regular file, it read()s the next chunks
 	 *  while the caller takes packets from the previous one (the
 	 *  buffer_size bytes are then split into 4 chunks of at least 256 KiB);
 	 *  every byte then crosses between the cores, and on the 2-core machine
 	 *  of docs/BENCHMARKS.md it did not pay.
-	 *  Ignored for standard input and pipes.  The thread blocks every
-	 *  signal but those a fault raises (SIGBUS, SIGSEGV, SIGFPE, SIGILL),
-	 *  and ends with the handle.  Everything else is as without it: the
-	 *  same packets, errors, messages and statistics (file_offset counts
-	 *  the packets handed out, not how far the thread has read). */
+	 *  Ignored for pipes.  The thread blocks every signal but those a fault
+	 *  raises (SIGBUS, SIGSEGV, SIGFPE, SIGILL): a mapped file truncated by
+	 *  another process raises SIGBUS in that thread.  It ends with the
+	 *  handle (netmoon_capture_close() waits for it to finish the record
+	 *  it is reading).  Otherwise everything is as without it: the same
+	 *  packets, errors, messages and statistics (file_offset counts the
+	 *  packets handed out, not how far the thread has read). */
 	int read_thread;
 	/** @cond */ size_t :0; /** @endcond */
 };
