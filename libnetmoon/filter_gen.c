@@ -357,6 +357,15 @@ static void linktype(struct gen *g, uint32_t proto, int32_t t, int32_t f)
 }
 
 /* ethertype et1 or et2 (ARP and RARP) */
+/* Go on when the link-layer type is @proto, jump to @f otherwise. */
+static void require_linktype(struct gen *g, uint32_t proto, int32_t f)
+{
+	int32_t l = label_new(g);
+
+	linktype(g, proto, l, f);
+	place(g, l);
+}
+
 static void linktype2(struct gen *g, uint32_t et1, uint32_t et2, int32_t t, int32_t f)
 {
 	if (g->kind == LT_ETH || g->kind == LT_SLL || g->kind == LT_SLL2) {
@@ -373,10 +382,7 @@ static void linktype2(struct gen *g, uint32_t et1, uint32_t et2, int32_t t, int3
 
 static void ip4proto(struct gen *g, uint32_t v, int32_t t, int32_t f)
 {
-	int32_t l = label_new(g);
-
-	linktype(g, 0x0800, l, f);
-	place(g, l);
+	require_linktype(g, 0x0800, f);
 	cmp(g, 1, g->off_nl + 9, v, t, f);
 }
 
@@ -518,16 +524,12 @@ static void gen_host4(struct gen *g, const struct nf_node *n, int32_t t, int32_t
 
 	switch (n->proto) {
 	case NFP_IP:
-		l = label_new(g);
-		linktype(g, 0x0800, l, f);
-		place(g, l);
+		require_linktype(g, 0x0800, f);
 		dirtest(g, n, test_v4, g->off_nl + 12, g->off_nl + 16, t, f);
 		break;
 	case NFP_ARP:
 	case NFP_RARP:
-		l = label_new(g);
-		linktype(g, n->proto == NFP_ARP ? 0x0806 : 0x8035, l, f);
-		place(g, l);
+		require_linktype(g, n->proto == NFP_ARP ? 0x0806 : 0x8035, f);
 		dirtest(g, n, test_v4, g->off_nl + 14, g->off_nl + 24, t, f);
 		break;
 	default:
@@ -583,9 +585,7 @@ static void gen_port(struct gen *g, const struct nf_node *n, int32_t t, int32_t 
 	place(g, l2);
 	dirtest(g, n, test_port, g->off_nl + 40, g->off_nl + 42, t, lip);
 	place(g, lip);
-	l1 = label_new(g);
-	linktype(g, 0x0800, l1, f);
-	place(g, l1);
+	require_linktype(g, 0x0800, f);
 	l4proto_set(g, n->proto, g->off_nl + 9, l3, f);
 	place(g, l3);
 	l2 = label_new(g);
@@ -692,17 +692,13 @@ static void guards(struct gen *g, const struct nf_node *n, int32_t f)
 		case NFP_ICMP6:
 			guards(g, n->l, f);
 			set_offsets(g, n);
-			l = label_new(g);
-			linktype(g, 0x86dd, l, f);
-			place(g, l);
+			require_linktype(g, 0x86dd, f);
 			l = label_new(g);
 			cmp(g, 1, g->off_nl + 6, 58, l, f);
 			place(g, l);
 			break;
 		default:
-			l = label_new(g);
-			linktype(g, 0x0800, l, f);
-			place(g, l);
+			require_linktype(g, 0x0800, f);
 			guards(g, n->l, f);
 			set_offsets(g, n);
 			/* IPv4 is known here: the protocol byte is all that is left */
@@ -885,9 +881,7 @@ static void gen_prim(struct gen *g, const struct nf_node *n, int32_t t, int32_t 
 		gen_host4(g, n, t, f);
 		break;
 	case NFN_HOST6:
-		l = label_new(g);
-		linktype(g, 0x86dd, l, f);
-		place(g, l);
+		require_linktype(g, 0x86dd, f);
 		dirtest(g, n, test_v6, g->off_nl + 8, g->off_nl + 24, t, f);
 		break;
 	case NFN_EHOST:
