@@ -246,14 +246,14 @@ FUZZ_REPLAYS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/replay/%,$(wildcard test
 .PHONY: fuzz fuzz-run fuzz-long fuzz-seeds fuzz-replay check-fuzz-regressions
 fuzz: $(FUZZ_TARGETS)
 
-build/fuzz/%: tests/fuzz/%.c $(LIB_SRCS) $(LIB_HDRS)
+build/fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(LIB_SRCS) $(LIB_HDRS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  FUZZ    $@")
 	$(Q)clang -std=gnu11 -D_GNU_SOURCE -DNETMOON_BUILDING -O1 -g -Iinclude -Ilibnetmoon \
 	  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -o $@ $< $(LIB_SRCS) -lpthread
 
 # The same targets as plain programs (any compiler): each argument is one input.
-$(BUILD)/fuzz/replay/%: tests/fuzz/%.c tests/fuzz/replay.c $(STATIC_LIB)
+$(BUILD)/fuzz/replay/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) tests/fuzz/replay.c $(STATIC_LIB)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  CCLD    $@")
 	$(Q)$(CC) $(APP_CFLAGS) -o $@ $< tests/fuzz/replay.c $(STATIC_LIB) $(SAN_LDFLAGS) -lpthread

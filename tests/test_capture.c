@@ -30,7 +30,7 @@
 
 #include <netmoon/netmoon.h>
 
-#include "tbuf.h"
+#include "support/tbuf.h"
 
 /* ------------------------------------------------------------------------ */
 /* Byte writers                                                              */

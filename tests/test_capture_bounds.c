@@ -52,7 +52,7 @@
 
 #include <netmoon/netmoon.h>
 
-#include "tbuf.h"
+#include "support/tbuf.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1

@@ -39,6 +39,8 @@
 
 #include <netmoon/netmoon.h>
 
+#include "fuzz-input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAX_OPS 2048
@@ -61,44 +63,6 @@ static const uint32_t linktypes[] = { 0, 1, 12, 14, 101, 113, 228, 229, 276, 147
 
 /* Timeout classes as conntable.h's options name them. */
 enum { TC_SYN, TC_EST, TC_CLOSING, TC_CLOSED, TC_UDP, TC_ICMP, TC_OTHER, TC_N };
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct in *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | (uint16_t)get8(in) << 8);
-}
-
-static uint64_t get64(struct in *in)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v |= (uint64_t)get8(in) << (8 * i);
-	return v;
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b)
-		return INT64_MAX;
-	if (b < 0 && a < INT64_MIN - b)
-		return INT64_MIN;
-	return a + b;
-}
 
 /*
  * A time delta: bits 0-1 the unit (ns, us, ms, s), bit 2 the sign, the

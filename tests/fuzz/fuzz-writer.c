@@ -36,6 +36,8 @@
 #include <unistd.h>
 
 #include <netmoon/netmoon.h>
+
+#include "fuzz-input.h"
 #include <netmoon/writer.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -53,49 +55,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 			abort();                                                       \
 		}                                                                      \
 	} while (0)
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t get8(struct in *in)
-{
-	if (!in->n)
-		return 0;
-	in->n--;
-	return *in->p++;
-}
-
-static uint16_t get16(struct in *in)
-{
-	uint16_t lo = get8(in);
-
-	return (uint16_t)(lo | (uint16_t)get8(in) << 8);
-}
-
-static uint32_t get32(struct in *in)
-{
-	uint32_t lo = get16(in);
-
-	return lo | (uint32_t)get16(in) << 16;
-}
-
-static uint64_t get64(struct in *in)
-{
-	uint64_t lo = get32(in);
-
-	return lo | (uint64_t)get32(in) << 32;
-}
-
-static int64_t sat_add(int64_t a, int64_t b)
-{
-	if (b > 0 && a > INT64_MAX - b)
-		return INT64_MAX;
-	if (b < 0 && a < INT64_MIN - b)
-		return INT64_MIN;
-	return a + b;
-}
 
 /* One packet as given to both writers. */
 struct pkt {
