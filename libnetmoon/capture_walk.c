@@ -191,11 +191,14 @@ static int walk_next(struct netmoon_capture *cap)
 		if (netmoon__likely(w->pos < b->n)) {
 			const struct walk_slot *s = &b->s[w->pos++];
 
-			if (w->pos + WALK_PREFETCH < b->n) {
-				const uint8_t *ahead = b->s[w->pos + WALK_PREFETCH].data;
+			/* The caller decodes the packets of a batch the walker did
+			 * not: their first bytes, ahead.  (In integers: the last
+			 * packet's second line may lie past the mapping.) */
+			if (!b->decoded && w->pos + WALK_PREFETCH < b->n) {
+				uintptr_t ahead = (uintptr_t)b->s[w->pos + WALK_PREFETCH].data;
 
-				__builtin_prefetch(ahead, 0, 3);
-				__builtin_prefetch(ahead + 64, 0, 3);
+				__builtin_prefetch((const void *)ahead, 0, 3);
+				__builtin_prefetch((const void *)(ahead + 64), 0, 3);
 			}
 			cap->pkt.data = s->data;
 			cap->pkt.caplen = s->caplen;
