@@ -25,6 +25,7 @@ tool=$dir/bench-live
 ru=$dir/rusage-run
 
 die() { echo "bench-live: $*" >&2; exit 1; }
+. "$(dirname "$0")/bench-lib.sh"
 
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, raw sockets)"
 command -v trafgen >/dev/null 2>&1 || die "trafgen not found: apt-get install netsniff-ng"
@@ -57,10 +58,6 @@ cat >"$tmp/udp.cfg" <<EOF
   fill(0x41, 18)
 }
 EOF
-
-kv() { # KEY FILE
-	awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$2"
-}
 
 wait_for() { # FILE TEXT: wait up to 5 s for TEXT in FILE
 	_w=0 # not i: sh functions share the caller's variables

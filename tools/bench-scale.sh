@@ -79,6 +79,7 @@ snaplen=${NETMOON_SCALE_SNAPLEN:-128}
 keep=${NETMOON_SCALE_KEEP:-0}
 
 die() { echo "bench-scale: $*" >&2; exit 1; }
+. "$(dirname "$0")/bench-lib.sh"
 say() { echo "bench-scale: $*"; }
 
 # to_num 4M -> 4000000 (k = 1000, M = 1000000, G = 1e9); fails on anything else.
@@ -134,26 +135,7 @@ trap 'exit 130' INT TERM
 
 # --- measuring (the same as tools/bench.sh) ------------------------------------
 
-kv() { # KEY FILE: the value of the first KEY=VALUE word in FILE
-	awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$2"
-}
-
-median() { # one number per line on stdin -> the median (lower middle)
-	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'
-}
-
-if [ -x "$bdir/rusage-run" ]; then
-	measure() { ms_out=$1; shift; "$bdir/rusage-run" -o "$ms_out" "$@"; }
-elif [ -x /usr/bin/time ]; then
-	measure() { ms_out=$1; shift; /usr/bin/time -a -o "$ms_out" -f 'rusage: seconds=%e maxrss_kb=%M status=%x' "$@"; }
-else
-	measure() {
-		ms_out=$1; shift
-		ms_t0=$(date +%s.%N)
-		"$@" || return
-		echo "rusage: seconds=$(echo "$(date +%s.%N) $ms_t0" | awk '{ print $1 - $2 }') maxrss_kb=n/a" >>"$ms_out"
-	}
-fi
+measure_with "$bdir/rusage-run"
 
 # --- the tools -------------------------------------------------------------------
 
@@ -328,8 +310,7 @@ point() {
 	# Every tool then reads from the page cache, never from the disk; read
 	# in one pass after dropping it, as tools/bench.sh does (how the cache
 	# holds the file changes how fast a mapping of it reads).
-	dd if="$file" iflag=nocache count=0 status=none 2>/dev/null || :
-	cat "$file" >/dev/null
+	page_cache_load "$file"
 
 	pt_i=1
 	while [ "$pt_i" -le "$runs" ]; do

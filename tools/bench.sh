@@ -30,6 +30,7 @@ results=$dir/results.txt
 gen=$build/bin/netmoon-gen
 
 die() { echo "bench: $*" >&2; exit 1; }
+. "$(dirname "$0")/bench-lib.sh"
 
 mkdir -p "$logs"
 rm -f "$logs"/*.log
@@ -79,8 +80,7 @@ if [ "${NETMOON_BENCH_FLOOD:-1}" = 1 ] && [ -n "$summary" ]; then
 			--summary 2>"$flood.summary" || die "netmoon-gen failed: $(cat "$flood.summary")"
 		mv "$flood.tmp" "$flood"
 	fi
-	dd if="$flood" iflag=nocache count=0 status=none 2>/dev/null || :
-	cat "$flood" >/dev/null
+	page_cache_load "$flood"
 fi
 
 file_bytes=$(wc -c <"$capture" | tr -d ' ')
@@ -88,37 +88,13 @@ mem_kb=$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo 2>/dev/null || echo 0
 if [ "$((file_bytes / 1024))" -gt "${mem_kb:-0}" ]; then
 	echo "bench: warning: the capture is larger than the available memory; results include disk reads" >&2
 fi
-# Every tool then reads from the page cache, never from the disk.  The file
-# is dropped from the cache and read again in one pass first: how the page
-# cache holds it (in large folios after one sequential read, in small pages
-# after pieces of it were evicted and read back) changes how fast a mapping
-# of it reads, by up to twice here.
-dd if="$capture" iflag=nocache count=0 status=none 2>/dev/null || :
-cat "$capture" >/dev/null
+# Every tool then reads from the page cache, never from the disk (and always
+# from the same state: see page_cache_load in tools/bench-lib.sh).
+page_cache_load "$capture"
 
 # --- measuring ---------------------------------------------------------------
 
-kv() { # KEY FILE: the value of the first KEY=VALUE word in FILE
-	awk -v k="$1=" '{ for (i = 1; i <= NF; i++) if (index($i, k) == 1) { print substr($i, length(k) + 1); exit } }' "$2"
-}
-
-median() { # one number per line on stdin -> the median (lower middle)
-	sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "" }'
-}
-
-rusage_run=$dir/rusage-run
-if [ -x "$rusage_run" ]; then
-	measure() { out=$1; shift; "$rusage_run" -o "$out" "$@"; }
-elif [ -x /usr/bin/time ]; then
-	measure() { out=$1; shift; /usr/bin/time -a -o "$out" -f 'rusage: seconds=%e maxrss_kb=%M status=%x' "$@"; }
-else
-	measure() {
-		out=$1; shift
-		t0=$(date +%s.%N)
-		"$@" || return
-		echo "rusage: seconds=$(echo "$(date +%s.%N) $t0" | awk '{ print $1 - $2 }') maxrss_kb=n/a" >>"$out"
-	}
-fi
+measure_with "$dir/rusage-run"
 
 # Packets in the capture, for tools that do not count them (netmoon-csv).
 if [ -n "$summary" ]; then
